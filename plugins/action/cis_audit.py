@@ -1,0 +1,154 @@
+# -*- coding: utf-8 -*-
+# Copyright: secure_cluster.k8s maintainers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin ``secure_cluster.k8s.cis_audit``: one ``node_facts`` call on the target, then the CIS
+evaluation and the per-host reports on the controller. Read-only on the target; supports check mode."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+
+from ansible.errors import AnsibleError
+from ansible.module_utils.common.text.converters import to_native, to_text
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.secure_cluster.k8s.plugins.module_utils import cis_eval, cis_report
+
+try:
+    import yaml
+    HAS_YAML = True
+except ImportError:  # pragma: no cover - PyYAML ships with ansible-core
+    HAS_YAML = False
+
+CATALOG_DIR = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", "catalog"))
+DEFAULT_BENCHMARK = "cis-1.12"
+
+ARGUMENT_SPEC = dict(
+    benchmark=dict(type="str", default=DEFAULT_BENCHMARK),
+    catalog=dict(type="path"),
+    level=dict(type="int", default=2, choices=[1, 2]),
+    ids=dict(type="list", elements="str", default=[]),
+    skip_ids=dict(type="list", elements="str", default=[]),
+    targets=dict(type="list", elements="str"),
+    include_policies=dict(type="bool", default=True),
+    waivers=dict(type="list", elements="raw", default=[]),
+    today=dict(type="str"),
+    report_dir=dict(type="path"),
+    fail_on=dict(type="str", default="none", choices=["any", "scored", "none"]),
+    max_failures=dict(type="int", default=0),
+    sysctls=dict(type="list", elements="str"),
+)
+
+
+def catalog_path(benchmark, catalog=None):
+    """The catalog file for a benchmark id (``cis-1.12`` -> ``catalog/cis_kubernetes_v1.12.yml``)."""
+    if catalog:
+        return catalog
+    match = re.match(r"^cis-(\d+\.\d+)$", str(benchmark or ""))
+    if not match:
+        raise AnsibleError("benchmark must look like cis-1.12 (got %r)" % (benchmark,))
+    return os.path.join(CATALOG_DIR, "cis_kubernetes_v%s.yml" % match.group(1))
+
+
+def load_catalog(path):
+    if not HAS_YAML:
+        raise AnsibleError("PyYAML is required on the controller to read the CIS catalog")
+    try:
+        with open(path) as handle:
+            data = yaml.safe_load(handle)
+    except (IOError, OSError) as exc:
+        raise AnsibleError("cannot read CIS catalog %s: %s" % (path, to_native(exc)))
+    except yaml.YAMLError as exc:
+        raise AnsibleError("CIS catalog %s is not valid YAML: %s" % (path, to_native(exc)))
+    problems = cis_eval.validate_catalog(data)
+    if problems:
+        raise AnsibleError("CIS catalog %s is not usable: %s" % (path, "; ".join(problems[:10])))
+    return data
+
+
+def _plain(value):
+    """Deep copy into plain JSON types (drops Ansible's tagged str/dict subclasses)."""
+    return json.loads(json.dumps(value, default=to_text))
+
+
+def write_reports(report_dir, host, evaluation):
+    safe = re.sub(r"[^A-Za-z0-9_.@-]", "_", str(host)) or "host"
+    os.makedirs(report_dir, exist_ok=True)
+    paths = {
+        "json": os.path.join(report_dir, "%s.json" % safe),
+        "junit": os.path.join(report_dir, "%s.junit.xml" % safe),
+    }
+    with open(paths["json"], "w") as handle:
+        json.dump(cis_report.to_kube_bench(evaluation), handle, indent=2, sort_keys=False, default=to_text)
+        handle.write("\n")
+    with open(paths["junit"], "w") as handle:
+        handle.write(cis_report.to_junit([evaluation]))
+    return paths
+
+
+class ActionModule(ActionBase):
+
+    TRANSFERS_FILES = False
+    _requires_connection = True
+
+    def run(self, tmp=None, task_vars=None):
+        self._supports_check_mode = True
+        self._supports_async = False
+        result = super(ActionModule, self).run(tmp, task_vars)
+        del tmp
+        task_vars = task_vars or {}
+        validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        del validation
+        host = task_vars.get("inventory_hostname") or "localhost"
+
+        try:
+            catalog = load_catalog(catalog_path(args["benchmark"], args["catalog"]))
+        except AnsibleError as exc:
+            result.update(failed=True, msg=to_text(exc))
+            return result
+
+        module_args = {}
+        if args["sysctls"] is not None:
+            module_args["sysctls"] = args["sysctls"]
+        facts_result = self._execute_module(
+            module_name="secure_cluster.k8s.node_facts", module_args=module_args, task_vars=task_vars)
+        if facts_result.get("failed") or "node_facts" not in facts_result:
+            result.update(failed=True, changed=False,
+                          msg="collecting node facts failed: %s" % to_text(facts_result.get("msg") or facts_result))
+            return result
+        facts = _plain(facts_result["node_facts"])
+
+        try:
+            evaluation = cis_eval.evaluate(
+                facts, catalog, host=host, level=args["level"], ids=args["ids"] or None,
+                skip_ids=args["skip_ids"] or None, targets=args["targets"] or None,
+                waivers=_plain(args["waivers"]), today=args["today"], parse_yaml=yaml.safe_load,
+                include_policies=args["include_policies"])
+        except (cis_eval.CatalogError, ValueError) as exc:
+            result.update(failed=True, msg="CIS evaluation failed: %s" % to_text(exc))
+            return result
+
+        result["changed"] = False
+        result["cis"] = evaluation
+        result["collector"] = facts.get("collector")
+        totals = evaluation["totals"]
+        result["msg"] = "%s: %d pass, %d fail, %d warn, %d waived of %d (%s level %d)%s" % (
+            host, totals["pass"], totals["fail"], totals["warn"], totals["waived"], totals["total"],
+            evaluation["benchmark"]["id"], evaluation["level"],
+            "; failing: %s" % ", ".join(evaluation["failed"]) if evaluation["failed"] else "")
+
+        if args["report_dir"]:
+            try:
+                result["report_files"] = write_reports(args["report_dir"], host, evaluation)
+            except (IOError, OSError) as exc:
+                result["warnings"] = result.get("warnings", []) + [
+                    "could not write reports to %s: %s" % (args["report_dir"], to_native(exc))]
+
+        ok, gate_msg = cis_report.gate([evaluation], args["fail_on"], args["max_failures"])
+        result["gate"] = {"passed": ok, "msg": gate_msg}
+        if not ok:
+            result["failed"] = True
+            result["msg"] = "%s; %s" % (result["msg"], gate_msg)
+        return result

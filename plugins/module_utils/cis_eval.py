@@ -1,0 +1,900 @@
+# -*- coding: utf-8 -*-
+# Copyright: secure_cluster.k8s maintainers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Judge one node's facts (from ``node_facts``) against a CIS catalog (``catalog/cis_kubernetes_v1.12.yml``).
+
+Pure functions, standard library only; runs on the controller. YAML text found in the facts (static pod
+manifests, kubelet and kube-proxy config files) is parsed with the ``parse_yaml`` callable the caller passes
+(the action plugin passes PyYAML's ``safe_load``); without one, only JSON documents can be read.
+
+Verdicts follow kube-bench: PASS; FAIL for a failing scored check; WARN for a failing unscored check, a manual
+recommendation, or one that cannot be determined on this node (component absent, file unreadable); INFO for a
+selected recommendation whose target does not apply to this node. On top of that a waiver turns a result into
+WAIVED, and an expired waiver into FAIL.
+
+Both the *running* state (the process's argv) and the *configured* state (the static pod manifest, or for the
+kubelet the argv its systemd unit starts) are judged; the verdict is the running state's (what is in effect),
+and a difference between the two is reported as drift.
+"""
+
+from __future__ import annotations
+
+import datetime
+import fnmatch
+import json
+import re
+
+from ansible_collections.secure_cluster.k8s.plugins.module_utils.k8s_args import (
+    parse_argv,
+    parse_duration,
+    parse_map,
+    split_list,
+)
+
+PASS = "PASS"
+FAIL = "FAIL"
+WARN = "WARN"
+INFO = "INFO"
+WAIVED = "WAIVED"
+STATUSES = (PASS, FAIL, WARN, INFO, WAIVED)
+
+TARGETS = ("master", "etcd", "controlplane", "node", "policies")
+STATIC_POD_COMPONENTS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd")
+COMPONENT_TARGETS = {
+    "kube-apiserver": "master",
+    "kube-controller-manager": "master",
+    "kube-scheduler": "master",
+    "etcd": "etcd",
+    "kubelet": "node",
+    "kube-proxy": "node",
+}
+
+
+def _d(value):
+    """``value`` if it is a dict, else an empty dict (facts from a node are not trusted to be well-formed)."""
+    return value if isinstance(value, dict) else {}
+
+
+class CatalogError(ValueError):
+    """The catalog is not usable (wrong shape)."""
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# catalog
+# ---------------------------------------------------------------------------------------------------------------
+def validate_catalog(catalog):
+    """Return a list of problems with a parsed catalog (empty when it is usable)."""
+    problems = []
+    if not isinstance(catalog, dict):
+        return ["catalog is not a mapping"]
+    controls = catalog.get("controls")
+    if not isinstance(controls, list) or not controls:
+        return ["catalog has no controls list"]
+    seen = set()
+    for index, ctl in enumerate(controls):
+        where = "control #%d" % index
+        if not isinstance(ctl, dict):
+            problems.append("%s is not a mapping" % where)
+            continue
+        cid = ctl.get("id")
+        if not isinstance(cid, str) or not re.match(r"^\d+(\.\d+)*$", cid):
+            problems.append("%s has no valid string id (%r)" % (where, cid))
+            continue
+        where = "control %s" % cid
+        if cid in seen:
+            problems.append("%s is listed twice" % where)
+        seen.add(cid)
+        for key in ("title", "level", "type", "scored", "target"):
+            if key not in ctl:
+                problems.append("%s has no %s" % (where, key))
+        if ctl.get("level") not in (1, 2):
+            problems.append("%s: level must be 1 or 2" % where)
+        if ctl.get("type") not in ("automated", "manual"):
+            problems.append("%s: type must be automated or manual" % where)
+        if ctl.get("target") not in TARGETS:
+            problems.append("%s: unknown target %r" % (where, ctl.get("target")))
+        check = ctl.get("check")
+        if check is not None:
+            kind = check.get("kind") if isinstance(check, dict) else None
+            if kind not in ("args", "file_mode", "file_owner", "encryption", "cluster"):
+                problems.append("%s: unknown check kind %r" % (where, kind))
+            elif kind == "args":
+                items = check.get("all", check.get("any"))
+                if not check.get("component") or not isinstance(items, list) or not items:
+                    problems.append("%s: args check needs component and all/any items" % where)
+                else:
+                    for item in items:
+                        if not isinstance(item, dict) or not (item.get("flag") or item.get("config")):
+                            problems.append("%s: test item without flag/config" % where)
+            elif kind in ("file_mode", "file_owner"):
+                if not check.get("files"):
+                    problems.append("%s: file check without files" % where)
+                if kind == "file_mode" and not re.match(r"^[0-7]{3,4}$", str(check.get("max", ""))):
+                    problems.append("%s: file_mode needs max as an octal string" % where)
+                if kind == "file_owner" and ":" not in str(check.get("owner", "")):
+                    problems.append("%s: file_owner needs owner as user:group" % where)
+        rb = ctl.get("remediated_by")
+        if rb is not None and (not isinstance(rb, dict) or not rb.get("role") or not rb.get("var")):
+            problems.append("%s: remediated_by must be null or {role, var}" % where)
+    return problems
+
+
+def catalog_ids(catalog):
+    return [c["id"] for c in catalog.get("controls", []) if isinstance(c, dict) and "id" in c]
+
+
+def _id_key(cid):
+    return tuple(int(p) if p.isdigit() else p for p in str(cid).split("."))
+
+
+def id_matches(cid, patterns):
+    """``cid`` is one of ``patterns`` or lies in one of them as a section (``1.2`` matches ``1.2.5``)."""
+    cid = str(cid)
+    for pat in patterns or []:
+        pat = str(pat).strip()
+        if pat and (cid == pat or cid.startswith(pat + ".")):
+            return True
+    return False
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# facts -> component states
+# ---------------------------------------------------------------------------------------------------------------
+def _parse_doc(text, parse_yaml):
+    """Parse a YAML/JSON document; returns (data, error)."""
+    if text is None:
+        return None, "no content"
+    try:
+        return json.loads(text), None
+    except ValueError:
+        pass
+    if parse_yaml is None:
+        return None, "not JSON and no YAML parser available"
+    try:
+        return parse_yaml(text), None
+    except Exception as exc:  # pylint: disable=broad-except
+        msg = " ".join(str(exc).split())
+        return None, "not valid YAML: %s" % msg[:300]
+
+
+def _deep_merge(base, over):
+    if not isinstance(base, dict) or not isinstance(over, dict):
+        return over
+    out = dict(base)
+    for key, val in over.items():
+        out[key] = _deep_merge(out.get(key), val) if isinstance(val, dict) else val
+    return out
+
+
+class State(object):
+    """What one component looks like in one place: argv plus (kubelet, kube-proxy) a config document."""
+
+    def __init__(self, kind, args, source, config=None, config_source=None):
+        self.kind = kind            # running | configured
+        self.args = args            # ParsedArgs
+        self.source = source        # human description
+        self.config = config        # dict or None
+        self.config_source = config_source
+
+
+class NodeView(object):
+    """The facts of one node, with parsed documents and per-component states, built once per evaluation."""
+
+    def __init__(self, facts, parse_yaml=None):
+        self.facts = facts if isinstance(facts, dict) else {}
+        self.parse_yaml = parse_yaml
+        self.messages = []
+        self._states = {}
+
+    # -- basics -----------------------------------------------------------------------------------------------
+    def procs(self, comp):
+        procs = _d(self.facts.get("processes")).get(comp)
+        procs = procs if isinstance(procs, list) else []
+        return [p for p in procs if isinstance(p, dict) and p.get("argv")]
+
+    def manifest_files(self):
+        return _d(_d(self.facts.get("manifests")).get("files"))
+
+    def file_set(self, name):
+        paths = _d(self.facts.get("file_sets")).get(name)
+        return [p for p in paths if isinstance(p, str)] if isinstance(paths, list) else []
+
+    def stat(self, path):
+        st = _d(self.facts.get("stats")).get(path)
+        return st if isinstance(st, dict) else {"exists": False}
+
+    def manifest_for(self, comp):
+        """(path, text) of the component's static pod manifest, or (None, None)."""
+        files = self.manifest_files()
+        candidates = self.file_set("manifest:%s" % comp)
+        for path in candidates:
+            for info in files.values():
+                if isinstance(info, dict) and info.get("path") == path and info.get("text") is not None:
+                    return path, info["text"]
+        for name, info in sorted(files.items()):
+            if not isinstance(info, dict) or info.get("text") is None:
+                continue
+            base = name.rsplit(".", 1)[0]
+            if base == comp or (comp == "etcd" and "etcd" in name):
+                return info.get("path"), info["text"]
+        return None, None
+
+    def has_component(self, comp):
+        if self.procs(comp):
+            return True
+        if comp in STATIC_POD_COMPONENTS:
+            return self.manifest_for(comp)[0] is not None
+        if comp == "kubelet":
+            return bool(_d(self.facts.get("kubelet")).get("present"))
+        if comp == "kube-proxy":
+            return bool(_d(self.facts.get("kube_proxy")).get("present"))
+        return False
+
+    def detect_targets(self, include_policies=True):
+        targets = []
+        master = any(self.has_component(c) for c in ("kube-apiserver", "kube-controller-manager", "kube-scheduler"))
+        if master:
+            targets.append("master")
+        if self.has_component("etcd"):
+            targets.append("etcd")
+        if self.has_component("kube-apiserver"):
+            targets.append("controlplane")
+        if self.has_component("kubelet") or self.has_component("kube-proxy"):
+            targets.append("node")
+        if master and include_policies:
+            targets.append("policies")
+        return targets
+
+    # -- component states -----------------------------------------------------------------------------------
+    def _manifest_argv(self, comp):
+        path, text = self.manifest_for(comp)
+        if path is None:
+            return None, None
+        doc, err = _parse_doc(text, self.parse_yaml)
+        if err:
+            self.messages.append("%s: %s" % (path, err))
+            return path, None
+        try:
+            containers = _d(_d(doc).get("spec")).get("containers") or []
+            container = None
+            for cand in containers:
+                if isinstance(cand, dict) and cand.get("name") == comp:
+                    container = cand
+                    break
+            if container is None and containers:
+                container = containers[0]
+            if not isinstance(container, dict):
+                self.messages.append("%s: no container in the pod spec" % path)
+                return path, None
+            command = [str(x) for x in (container.get("command") or [])]
+            args = [str(x) for x in (container.get("args") or [])]
+            argv = command + args if command else [comp] + args
+            return path, argv
+        except (AttributeError, TypeError) as exc:
+            self.messages.append("%s: unexpected pod spec shape (%s)" % (path, exc))
+            return path, None
+
+    def _kubelet_config(self):
+        cfg = _d(_d(self.facts.get("kubelet")).get("config"))
+        path = cfg.get("path")
+        text = cfg.get("text")
+        if text is None:
+            return None, path
+        doc, err = _parse_doc(text, self.parse_yaml)
+        if err:
+            self.messages.append("kubelet config %s: %s" % (path, err))
+            return None, path
+        if not isinstance(doc, dict):
+            self.messages.append("kubelet config %s: not a mapping" % path)
+            return None, path
+        for drop in [x for x in cfg.get("dropins") or [] if isinstance(x, dict)]:
+            ddoc, derr = _parse_doc(drop.get("text"), self.parse_yaml)
+            if derr or not isinstance(ddoc, dict):
+                self.messages.append("kubelet config drop-in %s: %s" % (drop.get("path"), derr or "not a mapping"))
+                continue
+            doc = _deep_merge(doc, ddoc)
+        return doc, path
+
+    def _proxy_config(self):
+        cfg = _d(_d(self.facts.get("kube_proxy")).get("config"))
+        if cfg.get("text") is None:
+            return None, cfg.get("path")
+        doc, err = _parse_doc(cfg["text"], self.parse_yaml)
+        if err or not isinstance(doc, dict):
+            self.messages.append("kube-proxy config %s: %s" % (cfg.get("path"), err or "not a mapping"))
+            return None, cfg.get("path")
+        return doc, cfg.get("path")
+
+    def states(self, comp):
+        """``{"running": State|None, "configured": State|None}`` for a component."""
+        if comp in self._states:
+            return self._states[comp]
+        running = configured = None
+        procs = self.procs(comp)
+        config = config_path = None
+        if comp == "kubelet":
+            config, config_path = self._kubelet_config()
+        elif comp == "kube-proxy":
+            config, config_path = self._proxy_config()
+        if procs:
+            proc = procs[0]
+            running = State("running", parse_argv(proc["argv"]), "process %s" % proc.get("pid"), config, config_path)
+        if comp in STATIC_POD_COMPONENTS:
+            path, argv = self._manifest_argv(comp)
+            if argv is not None:
+                configured = State("configured", parse_argv(argv), path)
+        elif comp == "kubelet":
+            service = _d(_d(self.facts.get("kubelet")).get("service"))
+            argv = service.get("exec_argv") or []
+            if argv:
+                unit_files = [f.get("path") for f in service.get("files") or [] if isinstance(f, dict)]
+                configured = State("configured", parse_argv(argv), "systemd unit %s" % ", ".join(unit_files),
+                                   config, config_path)
+            elif config is not None and running is None:
+                configured = State("configured", parse_argv([]), "kubelet config", config, config_path)
+        self._states[comp] = {"running": running, "configured": configured}
+        return self._states[comp]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# test items
+# ---------------------------------------------------------------------------------------------------------------
+def _config_get(doc, dotted):
+    cur = doc
+    for part in str(dotted).split("."):
+        if not isinstance(cur, dict) or part not in cur:
+            return None
+        cur = cur[part]
+    return cur
+
+
+def _as_text(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (list, tuple)):
+        return ",".join(_as_text(v) for v in value)
+    if isinstance(value, dict):
+        return ",".join("%s=%s" % (k, _as_text(v)) for k, v in value.items())
+    return str(value)
+
+
+def _label(item):
+    if item.get("flag"):
+        name = "--%s" % item["flag"]
+    else:
+        name = item.get("config")
+    if item.get("key"):
+        name = "%s %s" % (name, item["key"])
+    return name
+
+
+def lookup(item, state):
+    """Find the item's value in a state: the flag on the command line first, else the config file key.
+
+    Returns ``(found, value, where)``; ``where`` says which (``--flag`` or ``config key (path)``).
+    """
+    flag = item.get("flag")
+    key = item.get("key")
+    if flag and state.args is not None and state.args.has(flag):
+        if key:
+            gates = state.args.get_map(flag) or {}
+            if key in gates:
+                val = gates[key]
+                return True, ("true" if val is None else val), "--%s %s" % (flag, key)
+        elif item.get("type") == "list":
+            return True, ",".join(state.args.get_list(flag) or []), "--%s" % flag
+        else:
+            return True, state.args.get(flag), "--%s" % flag
+    cfg_key = item.get("config")
+    if cfg_key and state.config is not None:
+        val = _config_get(state.config, cfg_key)
+        if key:
+            val = parse_map(val).get(key) if isinstance(val, (dict, str)) else None
+        if val is not None and not (isinstance(val, str) and val == ""):
+            if isinstance(val, (list, dict)) and not val:
+                return False, None, None
+            text = _as_text(val)
+            if item.get("config_zero_is_unset") and parse_duration(text) == 0:
+                return False, None, None
+            where = "%s%s (%s)" % (cfg_key, " " + key if key else "", state.config_source or "config file")
+            return True, text, where
+    return False, None, None
+
+
+def _num(value):
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        return float(str(value).strip())
+
+
+def compare(op, value, expected, vtype=None):
+    """kube-bench style comparison of a found value. Returns (passed, note)."""
+    value = "" if value is None else str(value)
+    if vtype == "duration" and op in ("eq", "noteq", "gt", "gte", "lt", "lte"):
+        got, want = parse_duration(value), parse_duration(expected)
+        if got is None or want is None:
+            return False, "'%s' is not a duration" % value
+        result = {"eq": got == want, "noteq": got != want, "gt": got > want, "gte": got >= want,
+                  "lt": got < want, "lte": got <= want}[op]
+        return result, None
+    if op in ("eq", "noteq"):
+        exp = _as_text(expected)
+        if value.lower() in ("true", "false"):
+            same = value.lower() == exp.lower()
+        elif vtype == "int":
+            try:
+                same = _num(value) == _num(exp)
+            except ValueError:
+                same = value == exp
+        else:
+            same = value == exp
+        return (same if op == "eq" else not same), None
+    if op in ("gt", "gte", "lt", "lte"):
+        try:
+            got, want = _num(value), _num(expected)
+        except ValueError:
+            return False, "'%s' is not a number" % value
+        return {"gt": got > want, "gte": got >= want, "lt": got < want, "lte": got <= want}[op], None
+    if op in ("has", "nothave"):
+        exp = _as_text(expected)
+        if vtype == "list":
+            present = exp in split_list(value)
+        else:
+            present = exp in value
+        return (present if op == "has" else not present), None
+    if op == "valid_elements":
+        allowed = split_list(expected if isinstance(expected, (list, tuple)) else str(expected))
+        got = split_list(value)
+        if not got and not allowed:
+            return True, None
+        if not got or not allowed:
+            return False, None
+        bad = [g for g in got if g not in allowed]
+        return (not bad), ("not allowed: %s" % ",".join(bad) if bad else None)
+    if op == "regex":
+        try:
+            return re.search(str(expected), value) is not None, None
+        except re.error as exc:
+            return False, "bad regex in catalog: %s" % exc
+    return False, "unknown operator %r in catalog" % op
+
+
+def expected_text(item):
+    name = _label(item)
+    if item.get("config") and item.get("flag"):
+        name = "%s (config %s)" % (name, item["config"])
+    if item.get("set", True) is False:
+        return "'%s' is not present" % name
+    op = item.get("op")
+    if not op:
+        return "'%s' is present" % name
+    val = item.get("value")
+    if isinstance(val, (list, tuple)):
+        val = ",".join(str(v) for v in val)
+    elif isinstance(val, bool):
+        val = _as_text(val)
+    patterns = {
+        "eq": "'%s' is equal to '%s'", "noteq": "'%s' is not equal to '%s'",
+        "gt": "'%s' is greater than %s", "gte": "'%s' is greater or equal to %s",
+        "lt": "'%s' is lower than %s", "lte": "'%s' is lower or equal to %s",
+        "has": "'%s' has '%s'", "nothave": "'%s' does not have '%s'",
+        "valid_elements": "'%s' contains valid elements from '%s'",
+        "regex": "'%s' matched by regex expression '%s'",
+    }
+    return patterns.get(op, "'%s' " + str(op) + " '%s'") % (name, val)
+
+
+def eval_item(item, state):
+    """Returns dict(passed, found, value, where, note)."""
+    found, value, where = lookup(item, state)
+    note = None
+    if item.get("set", True) is False:
+        passed = not found
+    elif not item.get("op"):
+        passed = found
+    elif not found:
+        passed = False
+    else:
+        passed, note = compare(item["op"], value, item.get("value"), item.get("type"))
+    return {"passed": passed, "found": found, "value": value, "where": where, "note": note}
+
+
+def eval_state(check, state):
+    """Evaluate an args check's items in one state: (passed, actual text, item results)."""
+    mode = "any" if "any" in check else "all"
+    items = check.get(mode) or []
+    results = [eval_item(item, state) for item in items]
+    passed = any(r["passed"] for r in results) if mode == "any" else all(r["passed"] for r in results)
+    seen = []
+    for item, res in zip(items, results):
+        if res["found"]:
+            text = "%s=%s" % (res["where"], res["value"])
+        else:
+            text = "%s not set" % _label(item)
+            if item.get("config") and item.get("flag"):
+                text = "--%s%s not set (nor %s in the config)" % (
+                    item["flag"], " " + item["key"] if item.get("key") else "", item["config"])
+        if res["note"]:
+            text += " (%s)" % res["note"]
+        if text not in seen:
+            seen.append(text)
+    return passed, "; ".join(seen), results
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# control evaluation
+# ---------------------------------------------------------------------------------------------------------------
+def _fail_status(ctl):
+    return FAIL if ctl.get("scored") else WARN
+
+
+def _missing_status(ctl, missing):
+    if missing == "pass":
+        return PASS
+    if missing == "warn":
+        return WARN
+    return _fail_status(ctl)
+
+
+def eval_file_check(ctl, view):
+    check = ctl["check"]
+    paths = view.file_set(check["files"])
+    existing = []
+    unknown = []
+    for path in paths:
+        st = view.stat(path)
+        if st.get("exists"):
+            existing.append((path, st))
+        elif st.get("error"):
+            unknown.append("%s (%s)" % (path, st["error"]))
+    if check["kind"] == "file_mode":
+        expected = "permissions %s or more restrictive" % check["max"]
+    else:
+        expected = "ownership %s" % check["owner"]
+    result = {"expected": expected}
+    if not existing:
+        missing = check.get("missing", "fail")
+        status = _missing_status(ctl, missing)
+        if unknown and missing != "pass":
+            status = WARN
+        shown = ", ".join(paths) if paths else "no %s file" % check["files"]
+        why = "cannot be read: %s" % "; ".join(unknown) if unknown else ("does not exist" if paths else "found")
+        result.update(status=status, actual={"running": None, "configured": "%s: %s" % (shown, why)},
+                      reason="%s %s%s" % (shown, why, {
+                          "pass": "; nothing to check", "warn": "; cannot be judged on this node",
+                      }.get(missing, "")))
+        return result
+    offenders = []
+    details = []
+    for path, st in existing:
+        if check["kind"] == "file_mode":
+            try:
+                mode = int(str(st.get("mode")), 8)
+                limit = int(str(check["max"]), 8)
+            except ValueError:
+                unknown.append("%s (mode %r)" % (path, st.get("mode")))
+                continue
+            bad = (mode & ~limit) & 0o7777
+            text = "%s %s" % (str(st.get("mode"))[-4:].lstrip("0").rjust(3, "0"), path)
+            if bad:
+                offenders.append(text)
+            details.append(text)
+        else:
+            owner = "%s:%s" % (st.get("owner"), st.get("group"))
+            text = "%s %s" % (owner, path)
+            if owner != check["owner"]:
+                offenders.append(text)
+            details.append(text)
+    if offenders:
+        status = _fail_status(ctl)
+        reason = "%d of %d file(s) not %s: %s" % (len(offenders), len(existing), expected, ", ".join(offenders[:20]))
+        if len(offenders) > 20:
+            reason += ", ... (%d more)" % (len(offenders) - 20)
+        actual = "; ".join(offenders[:50])
+    elif unknown:
+        status = WARN
+        reason = "could not judge: %s" % "; ".join(unknown)
+        actual = reason
+    else:
+        status = PASS
+        reason = "%d file(s) checked" % len(existing)
+        actual = details[0] if len(details) == 1 else "%d files, all %s" % (len(details), expected)
+    result.update(status=status, reason=reason, actual={"running": None, "configured": actual})
+    return result
+
+
+def eval_args_check(ctl, view):
+    check = ctl["check"]
+    comp = check["component"]
+    mode = "any" if "any" in check else "all"
+    expected = (" OR " if mode == "any" else " AND ").join(expected_text(i) for i in check.get(mode) or [])
+    states = view.states(comp)
+    running, configured = states["running"], states["configured"]
+    result = {"expected": expected, "actual": {"running": None, "configured": None}, "sources": {}}
+    if running is None and configured is None:
+        result.update(status=WARN, reason="%s is not running on this node and has no configuration to read" % comp)
+        return result
+    outcomes = {}
+    for state in (running, configured):
+        if state is None:
+            continue
+        passed, actual, items = eval_state(check, state)
+        outcomes[state.kind] = (passed, actual, items)
+        result["actual"][state.kind] = actual
+        result["sources"][state.kind] = state.source
+    effective = "running" if "running" in outcomes else "configured"
+    passed = outcomes[effective][0]
+    status = PASS if passed else _fail_status(ctl)
+    reasons = []
+    drift = False
+    if "running" in outcomes and "configured" in outcomes:
+        run_vals = [(r["found"], r["value"]) for r in outcomes["running"][2]]
+        cfg_vals = [(r["found"], r["value"]) for r in outcomes["configured"][2]]
+        if run_vals != cfg_vals or outcomes["running"][0] != outcomes["configured"][0]:
+            drift = True
+            verdict = "passes" if outcomes["configured"][0] else "fails"
+            reasons.append(
+                "drift: configured in %s as [%s] (%s) but the running %s has [%s]; "
+                "the configuration is not in effect yet (restart pending?)"
+                % (configured.source, outcomes["configured"][1], verdict, comp, outcomes["running"][1]))
+    if "running" not in outcomes:
+        reasons.append("%s is not running; judged from its configuration (%s): %s"
+                       % (comp, configured.source, outcomes["configured"][1]))
+    elif "configured" not in outcomes and comp in STATIC_POD_COMPONENTS:
+        reasons.append("no static pod manifest found for %s; judged from the running process" % comp)
+    if not reasons:
+        reasons.append("%s: %s" % (effective, outcomes[effective][1]))
+    result.update(status=status, reason="; ".join(reasons), drift=drift)
+    return result
+
+
+def eval_encryption_check(ctl, view):
+    check = ctl["check"]
+    allowed = check.get("value") or []
+    enc = _d(view.facts.get("encryption"))
+    expected = "first encryption provider is one of %s" % ",".join(allowed)
+    result = {"expected": expected}
+    if not view.has_component("kube-apiserver"):
+        result.update(status=WARN, reason="kube-apiserver is not on this node", actual={"running": None,
+                                                                                        "configured": None})
+        return result
+    if not enc.get("path"):
+        result.update(status=_fail_status(ctl), reason="--encryption-provider-config is not set",
+                      actual={"running": None, "configured": "no encryption provider config"})
+        return result
+    providers = enc.get("providers")
+    if providers is None:
+        result.update(status=WARN, reason="%s could not be read on the node" % enc["path"],
+                      actual={"running": None, "configured": None})
+        return result
+    first = providers[0] if providers else None
+    actual = "providers in %s: %s" % (enc["path"], ",".join(providers) or "(none)")
+    passed = first in allowed
+    result.update(status=PASS if passed else _fail_status(ctl), actual={"running": None, "configured": actual},
+                  reason="first provider is %s" % (first or "missing"))
+    return result
+
+
+def evaluate_control(ctl, view):
+    """One control against one node view (no waivers, no selection)."""
+    check = ctl.get("check")
+    if check is None:
+        return {"status": WARN, "reason": "manual recommendation: review by hand", "expected": None,
+                "actual": {"running": None, "configured": None}}
+    kind = check.get("kind")
+    if kind == "cluster":
+        return {"status": WARN, "expected": None, "actual": {"running": None, "configured": None},
+                "reason": "judged on the cluster's API objects, not by a node audit: %s" % check.get("hint", "")}
+    if kind in ("file_mode", "file_owner"):
+        return eval_file_check(ctl, view)
+    if kind == "args":
+        return eval_args_check(ctl, view)
+    if kind == "encryption":
+        return eval_encryption_check(ctl, view)
+    return {"status": WARN, "reason": "unknown check kind %r in the catalog" % kind, "expected": None,
+            "actual": {"running": None, "configured": None}}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# waivers
+# ---------------------------------------------------------------------------------------------------------------
+def _to_date(value):
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime.datetime):
+        return value.date()
+    if isinstance(value, datetime.date):
+        return value
+    return datetime.datetime.strptime(str(value).strip(), "%Y-%m-%d").date()
+
+
+def normalize_waivers(waivers, known_ids, host=None, hostname=None):
+    """Check and keep the waivers that apply to this host. Returns (waivers, messages)."""
+    usable = []
+    messages = []
+    if waivers is None:
+        return usable, messages
+    if isinstance(waivers, dict):
+        waivers = [waivers]
+    if not isinstance(waivers, list):
+        return usable, ["cis_waivers must be a list of {id, reason, expires, hosts}; ignored"]
+    for index, waiver in enumerate(waivers):
+        if not isinstance(waiver, dict) or not waiver.get("id"):
+            messages.append("waiver #%d has no id; ignored" % index)
+            continue
+        wid = str(waiver["id"]).strip()
+        if not any(k == wid or k.startswith(wid + ".") for k in known_ids):
+            messages.append("waiver for unknown CIS id %s ignored" % wid)
+            continue
+        if not str(waiver.get("reason") or "").strip():
+            messages.append("waiver for %s has no reason; ignored" % wid)
+            continue
+        try:
+            expires = _to_date(waiver.get("expires"))
+        except ValueError:
+            messages.append("waiver for %s has an invalid expires %r (want YYYY-MM-DD); ignored"
+                            % (wid, waiver.get("expires")))
+            continue
+        hosts = waiver.get("hosts")
+        if hosts:
+            if isinstance(hosts, str):
+                hosts = [hosts]
+            names = [n for n in (host, hostname) if n]
+            if not any(fnmatch.fnmatchcase(n, str(pat)) for n in names for pat in hosts):
+                continue
+        usable.append({"id": wid, "reason": str(waiver["reason"]).strip(), "expires": expires,
+                       "hosts": list(hosts) if hosts else None})
+    return usable, messages
+
+
+def apply_waiver(result, waivers, today):
+    """Mutate a control result according to the most specific waiver for its id."""
+    matching = [w for w in waivers if id_matches(result["id"], [w["id"]])]
+    if not matching:
+        return
+    matching.sort(key=lambda w: len(w["id"]), reverse=True)
+    waiver = matching[0]
+    expires = waiver["expires"]
+    info = {"id": waiver["id"], "reason": waiver["reason"],
+            "expires": expires.isoformat() if expires else None, "hosts": waiver["hosts"]}
+    underlying = result["status"]
+    result["waiver"] = info
+    if expires is not None and expires < today:
+        info["expired"] = True
+        if underlying == PASS:
+            result["reason"] = "%s; waiver expired on %s (no longer needed)" % (result["reason"], expires.isoformat())
+            return
+        result["underlying_status"] = underlying
+        result["status"] = FAIL
+        result["reason"] = "waiver expired on %s (%s); underlying result %s: %s" % (
+            expires.isoformat(), waiver["reason"], underlying, result["reason"])
+        return
+    info["expired"] = False
+    result["underlying_status"] = underlying
+    result["status"] = WAIVED
+    until = " until %s" % expires.isoformat() if expires else ""
+    result["reason"] = "waived%s: %s; underlying result %s: %s" % (
+        until, waiver["reason"], underlying, result["reason"])
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# node evaluation
+# ---------------------------------------------------------------------------------------------------------------
+def totals(results):
+    counts = dict((s.lower(), 0) for s in STATUSES)
+    for res in results:
+        counts[res["status"].lower()] = counts.get(res["status"].lower(), 0) + 1
+    counts["total"] = len(results)
+    return counts
+
+
+def evaluate(facts, catalog, host=None, level=2, ids=None, skip_ids=None, targets=None, waivers=None,
+             today=None, parse_yaml=None, include_policies=True, report_not_applicable=False):
+    """Judge one node. Returns a dict with ``host``, ``node``, ``controls`` (one result per control),
+    ``totals``, ``failed`` (ids) and ``messages``. Never raises on bad facts; raises CatalogError on an
+    unusable catalog.
+
+    ``level``: 1 (level 1 only) or 2 (level 1 and 2). ``ids``/``skip_ids``: ids or section prefixes to
+    select/deselect. ``targets``: list of kube-bench targets, or None to detect them from the facts.
+    ``waivers``: list of ``{id, reason, expires: YYYY-MM-DD, hosts: [...]}``.
+    """
+    problems = validate_catalog(catalog)
+    if problems:
+        raise CatalogError("catalog is not usable: %s" % "; ".join(problems[:10]))
+    today = _to_date(today) if today is not None else datetime.date.today()
+    view = NodeView(facts, parse_yaml=parse_yaml)
+    messages = []
+    if not isinstance(facts, dict) or not facts:
+        messages.append("no facts were collected from this node")
+    errors = _d(view.facts.get("collector")).get("errors")
+    errors = errors if isinstance(errors, list) else []
+    for err in errors[:20]:
+        if isinstance(err, dict):
+            messages.append("collection: %s: %s" % (err.get("path"), err.get("error")))
+    detected = view.detect_targets(include_policies=include_policies)
+    if targets:
+        active = [t for t in targets if t in TARGETS]
+        for bad in [t for t in targets if t not in TARGETS]:
+            messages.append("unknown target %r ignored" % bad)
+    else:
+        active = detected
+    if not detected:
+        messages.append("no Kubernetes component found on this node (no kube-apiserver, etcd or kubelet)")
+    try:
+        level = int(level)
+    except (TypeError, ValueError):
+        messages.append("cis_level %r is not 1 or 2; using 2" % (level,))
+        level = 2
+    known = catalog_ids(catalog)
+    for pat in list(ids or []) + list(skip_ids or []):
+        if not any(k == str(pat) or k.startswith(str(pat) + ".") for k in known):
+            messages.append("selected CIS id %s is not in %s" % (pat, catalog.get("benchmark", {}).get("id")))
+    usable_waivers, wmsgs = normalize_waivers(waivers, known, host=host, hostname=view.facts.get("hostname"))
+    messages.extend(wmsgs)
+    results = []
+    for ctl in sorted(catalog["controls"], key=lambda c: _id_key(c["id"])):
+        if ctl.get("level", 1) > level:
+            continue
+        if ids and not id_matches(ctl["id"], ids):
+            continue
+        if skip_ids and id_matches(ctl["id"], skip_ids):
+            continue
+        applicable = ctl["target"] in active
+        if not applicable and not (report_not_applicable or ids):
+            continue
+        base = {
+            "id": ctl["id"],
+            "section": ctl.get("section"),
+            "title": ctl.get("title"),
+            "level": ctl.get("level"),
+            "type": ctl.get("type"),
+            "automated": ctl.get("type") == "automated",
+            "scored": bool(ctl.get("scored")),
+            "target": ctl.get("target"),
+            "remediation": " ".join(str(ctl.get("remediation") or "").split()),
+            "remediated_by": ctl.get("remediated_by"),
+            "drift": False,
+            "waiver": None,
+        }
+        if not applicable:
+            base.update(status=INFO, expected=None, actual={"running": None, "configured": None},
+                        reason="not applicable: this node has no %s components" % ctl["target"])
+            results.append(base)
+            continue
+        try:
+            outcome = evaluate_control(ctl, view)
+        except Exception as exc:  # pylint: disable=broad-except
+            outcome = {"status": WARN, "expected": None, "actual": {"running": None, "configured": None},
+                       "reason": "could not evaluate: %s: %s" % (type(exc).__name__, exc)}
+        base.update(outcome)
+        apply_waiver(base, usable_waivers, today)
+        results.append(base)
+    messages.extend(m for m in view.messages if m not in messages)
+    version = _d(view.facts.get("version")).get("kubernetes")
+    bench = catalog.get("benchmark") or {}
+    if version and bench.get("kubernetes_minors"):
+        minor = ".".join(str(version).lstrip("v").split(".")[:2])
+        if minor not in [str(m) for m in bench["kubernetes_minors"]]:
+            messages.append("Kubernetes %s is not one of the versions %s targets (%s)"
+                            % (version, bench.get("id"), ", ".join(bench["kubernetes_minors"])))
+    counts = totals(results)
+    return {
+        "host": host or view.facts.get("hostname"),
+        "benchmark": {"id": bench.get("id"), "name": bench.get("name"), "version": bench.get("version"),
+                      "targets": _d(catalog.get("targets")), "sections": _d(catalog.get("sections"))},
+        "node": {
+            "hostname": view.facts.get("hostname"),
+            "kubernetes_version": version,
+            "detected_targets": detected,
+            "targets": active,
+        },
+        "level": level,
+        "controls": results,
+        "totals": counts,
+        "failed": [r["id"] for r in results if r["status"] == FAIL],
+        "drift": [r["id"] for r in results if r.get("drift")],
+        "messages": messages,
+    }

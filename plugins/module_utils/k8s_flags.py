@@ -1,0 +1,990 @@
+# -*- coding: utf-8 -*-
+# Copyright: secure_cluster.k8s maintainers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Command-line flags accepted by the kubeadm control-plane and node components, per Kubernetes minor.
+
+Pure data plus a few lookup helpers, standard library only: the module runs on target nodes and is copied
+into the test node image, where the stand-in binaries use it to reject unknown flags the way pflag does.
+
+Public API (docs/dev/contracts.md)::
+
+    SUPPORTED_MINORS, COMPONENTS
+    minor(version) -> "1.33"                      ValueError when malformed or outside SUPPORTED_MINORS
+    flags_for(component, version) -> {name: type}
+    check_flag(component, version, name) -> None | sentence
+    admission_plugins(version) -> frozenset
+    check_admission_plugin(version, name) -> None | sentence
+
+Names carry no leading dashes. Every component normalises "_" to "-" in flag names (component-base's
+WordSepNormalizeFunc), so names are stored with dashes and lookups accept either spelling. Types are the pflag
+type words printed by the reference pages ("bool" where the page prints none). Where a page prints a prose
+placeholder instead (e.g. "<comma-separated 'key=True|False' pairs>") the pflag value type is stored instead:
+mapStringBool, mapStringString, portRange, traceLocation. "version[=true]" is an optional-value flag: like a
+bool it may be written without a value. Shorthands: "-h" is "help", "-v" is "v" (see SHORTHANDS).
+
+Where the data comes from
+-------------------------
+* Straight from the Kubernetes command-line reference pages (kubernetes/website,
+  content/en/docs/reference/command-line-tools-reference/<component>.md, the page as it stood for that release):
+  kube-apiserver, kube-controller-manager, kube-scheduler and kube-proxy for 1.28, 1.29, 1.30, 1.31;
+  kubelet for 1.28 (hand-maintained page), 1.29, 1.30; kube-apiserver 1.35 (English page); kube-controller-manager and
+  kube-scheduler 1.35 (uk translation of the generated page, same flag rows); 1.34 pages (translations) were
+  used to check single rows (requestheader-uid-headers, coordinated-leadership-*, concurrent-daemonset-syncs).
+* Derived from the neighbouring pages plus the v1.xx.0 release notes (kubernetes/sig-release release-notes
+  drafts, which are the CHANGELOG-1.xx.md ".0" sections): kubelet 1.31-1.35, kube-proxy 1.32-1.35,
+  kube-apiserver 1.32-1.34, kube-controller-manager 1.32-1.34, kube-scheduler 1.32-1.34. The derivations:
+  - kubelet 1.31: + fail-cgroupv1; - keep-terminated-pod-volumes, iptables-masquerade-bit, iptables-drop-bit.
+  - kubelet 1.34: - cloud-config, - register-schedulable.   kubelet 1.35: - pod-infra-container-image.
+    (--runonce still parses from 1.32 on; the kubelet then refuses to start with it, so it stays listed.)
+  - kube-apiserver 1.32: + requestheader-uid-headers, service-account-signing-endpoint; 1.33: + emulation-
+    forward-compatible, runtime-config-emulation-forward-compatible, - cloud-provider, cloud-config;
+    1.34: + coordinated-leadership-{lease-duration,renew-deadline,retry-period}; 1.35: + min-compatibility-version.
+  - kube-controller-manager 1.32: + concurrent-daemonset-syncs, requestheader-uid-headers; 1.35 (page):
+    + concurrent-device-taint-eviction-syncs, controller-shutdown-timeout, min-compatibility-version
+    (the first two are absent from the 1.34 page).
+  - kube-scheduler 1.32: + requestheader-uid-headers; 1.35: + min-compatibility-version.
+  - kube-proxy: no flag change is noted for 1.32-1.35.
+* Accepted by the binaries but not printed on the pages (added from the v1.28 source tree and the release
+  notes). pflag's MarkDeprecated hides a flag from --help, and the pages are generated from --help:
+  - kube-apiserver: admission-control, enable-logs-handler (both printed again from the 1.35 page on),
+    apiserver-count, kubelet-port, kubelet-read-only-port, default-watch-cache-size,
+    audit-webhook-batch-initial-backoff, cloud-provider-gce-lb-src-cidrs (gone with the in-tree GCE provider
+    in 1.31), cloud-provider/cloud-config (hidden from 1.29, removed in 1.33).
+  - kube-controller-manager: volume-host-cidr-denylist, volume-host-allow-local-loopback,
+    horizontal-pod-autoscaler-upscale-delay, horizontal-pod-autoscaler-downscale-delay (all removed in 1.31),
+    cloud-provider-gce-lb-src-cidrs (removed in 1.31), allow-untagged-cloud, node-sync-period.
+  - kubelet: the cAdvisor flags the kubelet re-registers (housekeeping-interval, boot-id-file, machine-id-file,
+    storage-driver-*, ...), iptables-masquerade-bit/iptables-drop-bit (hidden in 1.28, removed in 1.31),
+    azure-container-registry-config (hidden in 1.28, removed with the in-tree Azure provider in 1.30).
+  - kube-proxy: healthz-port, metrics-port, proxy-port-range (hidden in 1.29-1.30, removed in 1.31).
+  - all but the kubelet: log-json-info-buffer-size, log-json-split-stream. The real binaries link the JSON log
+    format (the kubelet page lists these flags; the generator of the other pages does not link it).
+  Hidden flags with no removal in the release notes are kept up to 1.35; that part is the least certain.
+* Flags removed before 1.28 (_REMOVED_EARLIER) come from the release notes of the removing release (1.12-1.27)
+  and, for a few, from the pull request that removed them. They exist so messages can name the version.
+"""
+
+from __future__ import annotations
+
+import re
+
+SUPPORTED_MINORS = ("1.28", "1.29", "1.30", "1.31", "1.32", "1.33", "1.34", "1.35")
+COMPONENTS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "kube-proxy")
+
+# Single-letter shorthands every component registers (pflag "-h" and klog "-v").
+SHORTHANDS = {"h": "help", "v": "v"}
+
+# Types that may be written without a value ("--flag" alone).
+NO_VALUE_TYPES = ("bool", "version[=true]")
+
+# component -> flag -> (type, added_minor, removed_minor)
+#   added_minor None: accepted since before 1.28; removed_minor None: still accepted in 1.35.
+#   The flag is accepted for added_minor <= minor < removed_minor.
+_FLAGS = {
+    "kube-apiserver": {
+        "admission-control": ("strings", None, None),
+        "admission-control-config-file": ("string", None, None),
+        "advertise-address": ("string", None, None),
+        "aggregator-reject-forwarding-redirect": ("bool", None, None),
+        "allow-metric-labels": ("stringToString", None, None),
+        "allow-metric-labels-manifest": ("string", "1.29", None),
+        "allow-privileged": ("bool", None, None),
+        "anonymous-auth": ("bool", None, None),
+        "api-audiences": ("strings", None, None),
+        "apiserver-count": ("int", None, None),
+        "audit-log-batch-buffer-size": ("int", None, None),
+        "audit-log-batch-max-size": ("int", None, None),
+        "audit-log-batch-max-wait": ("duration", None, None),
+        "audit-log-batch-throttle-burst": ("int", None, None),
+        "audit-log-batch-throttle-enable": ("bool", None, None),
+        "audit-log-batch-throttle-qps": ("float", None, None),
+        "audit-log-compress": ("bool", None, None),
+        "audit-log-format": ("string", None, None),
+        "audit-log-maxage": ("int", None, None),
+        "audit-log-maxbackup": ("int", None, None),
+        "audit-log-maxsize": ("int", None, None),
+        "audit-log-mode": ("string", None, None),
+        "audit-log-path": ("string", None, None),
+        "audit-log-truncate-enabled": ("bool", None, None),
+        "audit-log-truncate-max-batch-size": ("int", None, None),
+        "audit-log-truncate-max-event-size": ("int", None, None),
+        "audit-log-version": ("string", None, None),
+        "audit-policy-file": ("string", None, None),
+        "audit-webhook-batch-buffer-size": ("int", None, None),
+        "audit-webhook-batch-initial-backoff": ("duration", None, None),
+        "audit-webhook-batch-max-size": ("int", None, None),
+        "audit-webhook-batch-max-wait": ("duration", None, None),
+        "audit-webhook-batch-throttle-burst": ("int", None, None),
+        "audit-webhook-batch-throttle-enable": ("bool", None, None),
+        "audit-webhook-batch-throttle-qps": ("float", None, None),
+        "audit-webhook-config-file": ("string", None, None),
+        "audit-webhook-initial-backoff": ("duration", None, None),
+        "audit-webhook-mode": ("string", None, None),
+        "audit-webhook-truncate-enabled": ("bool", None, None),
+        "audit-webhook-truncate-max-batch-size": ("int", None, None),
+        "audit-webhook-truncate-max-event-size": ("int", None, None),
+        "audit-webhook-version": ("string", None, None),
+        "authentication-config": ("string", "1.29", None),
+        "authentication-token-webhook-cache-ttl": ("duration", None, None),
+        "authentication-token-webhook-config-file": ("string", None, None),
+        "authentication-token-webhook-version": ("string", None, None),
+        "authorization-config": ("string", "1.29", None),
+        "authorization-mode": ("strings", None, None),
+        "authorization-policy-file": ("string", None, None),
+        "authorization-webhook-cache-authorized-ttl": ("duration", None, None),
+        "authorization-webhook-cache-unauthorized-ttl": ("duration", None, None),
+        "authorization-webhook-config-file": ("string", None, None),
+        "authorization-webhook-version": ("string", None, None),
+        "azure-container-registry-config": ("string", None, "1.30"),
+        "bind-address": ("string", None, None),
+        "cert-dir": ("string", None, None),
+        "client-ca-file": ("string", None, None),
+        "cloud-config": ("string", None, "1.33"),
+        "cloud-provider": ("string", None, "1.33"),
+        "cloud-provider-gce-l7lb-src-cidrs": ("cidrs", None, "1.31"),
+        "cloud-provider-gce-lb-src-cidrs": ("cidrs", None, "1.31"),
+        "contention-profiling": ("bool", None, None),
+        "coordinated-leadership-lease-duration": ("duration", "1.34", None),
+        "coordinated-leadership-renew-deadline": ("duration", "1.34", None),
+        "coordinated-leadership-retry-period": ("duration", "1.34", None),
+        "cors-allowed-origins": ("strings", None, None),
+        "debug-socket-path": ("string", None, None),
+        "default-not-ready-toleration-seconds": ("int", None, None),
+        "default-unreachable-toleration-seconds": ("int", None, None),
+        "default-watch-cache-size": ("int", None, None),
+        "delete-collection-workers": ("int", None, None),
+        "disable-admission-plugins": ("strings", None, None),
+        "disable-http2-serving": ("bool", "1.31", None),
+        "disabled-metrics": ("strings", None, None),
+        "egress-selector-config-file": ("string", None, None),
+        "emulated-version": ("strings", "1.31", None),
+        "emulation-forward-compatible": ("bool", "1.33", None),
+        "enable-admission-plugins": ("strings", None, None),
+        "enable-aggregator-routing": ("bool", None, None),
+        "enable-bootstrap-token-auth": ("bool", None, None),
+        "enable-garbage-collector": ("bool", None, None),
+        "enable-logs-handler": ("bool", None, None),
+        "enable-priority-and-fairness": ("bool", None, None),
+        "encryption-provider-config": ("string", None, None),
+        "encryption-provider-config-automatic-reload": ("bool", None, None),
+        "endpoint-reconciler-type": ("string", None, None),
+        "etcd-cafile": ("string", None, None),
+        "etcd-certfile": ("string", None, None),
+        "etcd-compaction-interval": ("duration", None, None),
+        "etcd-count-metric-poll-period": ("duration", None, None),
+        "etcd-db-metric-poll-interval": ("duration", None, None),
+        "etcd-healthcheck-timeout": ("duration", None, None),
+        "etcd-keyfile": ("string", None, None),
+        "etcd-prefix": ("string", None, None),
+        "etcd-readycheck-timeout": ("duration", None, None),
+        "etcd-servers": ("strings", None, None),
+        "etcd-servers-overrides": ("strings", None, None),
+        "event-ttl": ("duration", None, None),
+        "external-hostname": ("string", None, None),
+        "feature-gates": ("mapStringBool", None, None),
+        "goaway-chance": ("float", None, None),
+        "help": ("bool", None, None),
+        "http2-max-streams-per-connection": ("int", None, None),
+        "kubelet-certificate-authority": ("string", None, None),
+        "kubelet-client-certificate": ("string", None, None),
+        "kubelet-client-key": ("string", None, None),
+        "kubelet-port": ("uint", None, None),
+        "kubelet-preferred-address-types": ("strings", None, None),
+        "kubelet-read-only-port": ("uint", None, None),
+        "kubelet-timeout": ("duration", None, None),
+        "kubernetes-service-node-port": ("int", None, None),
+        "lease-reuse-duration-seconds": ("int", None, None),
+        "livez-grace-period": ("duration", None, None),
+        "log-flush-frequency": ("duration", None, None),
+        "log-json-info-buffer-size": ("quantity", None, None),
+        "log-json-split-stream": ("bool", None, None),
+        "log-text-info-buffer-size": ("quantity", "1.30", None),
+        "log-text-split-stream": ("bool", "1.30", None),
+        "logging-format": ("string", None, None),
+        "max-connection-bytes-per-sec": ("int", None, None),
+        "max-mutating-requests-inflight": ("int", None, None),
+        "max-requests-inflight": ("int", None, None),
+        "min-compatibility-version": ("strings", "1.35", None),
+        "min-request-timeout": ("int", None, None),
+        "oidc-ca-file": ("string", None, None),
+        "oidc-client-id": ("string", None, None),
+        "oidc-groups-claim": ("string", None, None),
+        "oidc-groups-prefix": ("string", None, None),
+        "oidc-issuer-url": ("string", None, None),
+        "oidc-required-claim": ("mapStringString", None, None),
+        "oidc-signing-algs": ("strings", None, None),
+        "oidc-username-claim": ("string", None, None),
+        "oidc-username-prefix": ("string", None, None),
+        "peer-advertise-ip": ("string", None, None),
+        "peer-advertise-port": ("string", None, None),
+        "peer-ca-file": ("string", None, None),
+        "permit-address-sharing": ("bool", None, None),
+        "permit-port-sharing": ("bool", None, None),
+        "profiling": ("bool", None, None),
+        "proxy-client-cert-file": ("string", None, None),
+        "proxy-client-key-file": ("string", None, None),
+        "request-timeout": ("duration", None, None),
+        "requestheader-allowed-names": ("strings", None, None),
+        "requestheader-client-ca-file": ("string", None, None),
+        "requestheader-extra-headers-prefix": ("strings", None, None),
+        "requestheader-group-headers": ("strings", None, None),
+        "requestheader-uid-headers": ("strings", "1.32", None),
+        "requestheader-username-headers": ("strings", None, None),
+        "runtime-config": ("mapStringString", None, None),
+        "runtime-config-emulation-forward-compatible": ("bool", "1.33", None),
+        "secure-port": ("int", None, None),
+        "service-account-extend-token-expiration": ("bool", None, None),
+        "service-account-issuer": ("strings", None, None),
+        "service-account-jwks-uri": ("string", None, None),
+        "service-account-key-file": ("strings", None, None),
+        "service-account-lookup": ("bool", None, None),
+        "service-account-max-token-expiration": ("duration", None, None),
+        "service-account-signing-endpoint": ("string", "1.32", None),
+        "service-account-signing-key-file": ("string", None, None),
+        "service-cluster-ip-range": ("string", None, None),
+        "service-node-port-range": ("portRange", None, None),
+        "show-hidden-metrics-for-version": ("string", None, None),
+        "shutdown-delay-duration": ("duration", None, None),
+        "shutdown-send-retry-after": ("bool", None, None),
+        "shutdown-watch-termination-grace-period": ("duration", None, None),
+        "storage-backend": ("string", None, None),
+        "storage-initialization-timeout": ("duration", "1.31", None),
+        "storage-media-type": ("string", None, None),
+        "strict-transport-security-directives": ("strings", None, None),
+        "tls-cert-file": ("string", None, None),
+        "tls-cipher-suites": ("strings", None, None),
+        "tls-min-version": ("string", None, None),
+        "tls-private-key-file": ("string", None, None),
+        "tls-sni-cert-key": ("string", None, None),
+        "token-auth-file": ("string", None, None),
+        "tracing-config-file": ("string", None, None),
+        "v": ("int", None, None),
+        "version": ("version[=true]", None, None),
+        "vmodule": ("pattern=N,...", None, None),
+        "watch-cache": ("bool", None, None),
+        "watch-cache-sizes": ("strings", None, None),
+    },
+    "kube-controller-manager": {
+        "allocate-node-cidrs": ("bool", None, None),
+        "allow-metric-labels": ("stringToString", None, None),
+        "allow-metric-labels-manifest": ("string", "1.29", None),
+        "allow-untagged-cloud": ("bool", None, None),
+        "attach-detach-reconcile-sync-period": ("duration", None, None),
+        "authentication-kubeconfig": ("string", None, None),
+        "authentication-skip-lookup": ("bool", None, None),
+        "authentication-token-webhook-cache-ttl": ("duration", None, None),
+        "authentication-tolerate-lookup-failure": ("bool", None, None),
+        "authorization-always-allow-paths": ("strings", None, None),
+        "authorization-kubeconfig": ("string", None, None),
+        "authorization-webhook-cache-authorized-ttl": ("duration", None, None),
+        "authorization-webhook-cache-unauthorized-ttl": ("duration", None, None),
+        "azure-container-registry-config": ("string", None, "1.30"),
+        "bind-address": ("string", None, None),
+        "cert-dir": ("string", None, None),
+        "cidr-allocator-type": ("string", None, None),
+        "client-ca-file": ("string", None, None),
+        "cloud-config": ("string", None, None),
+        "cloud-provider": ("string", None, None),
+        "cloud-provider-gce-lb-src-cidrs": ("cidrs", None, "1.31"),
+        "cluster-cidr": ("string", None, None),
+        "cluster-name": ("string", None, None),
+        "cluster-signing-cert-file": ("string", None, None),
+        "cluster-signing-duration": ("duration", None, None),
+        "cluster-signing-key-file": ("string", None, None),
+        "cluster-signing-kube-apiserver-client-cert-file": ("string", None, None),
+        "cluster-signing-kube-apiserver-client-key-file": ("string", None, None),
+        "cluster-signing-kubelet-client-cert-file": ("string", None, None),
+        "cluster-signing-kubelet-client-key-file": ("string", None, None),
+        "cluster-signing-kubelet-serving-cert-file": ("string", None, None),
+        "cluster-signing-kubelet-serving-key-file": ("string", None, None),
+        "cluster-signing-legacy-unknown-cert-file": ("string", None, None),
+        "cluster-signing-legacy-unknown-key-file": ("string", None, None),
+        "concurrent-cron-job-syncs": ("int32", None, None),
+        "concurrent-daemonset-syncs": ("int32", "1.32", None),
+        "concurrent-deployment-syncs": ("int32", None, None),
+        "concurrent-device-taint-eviction-syncs": ("int32", "1.35", None),
+        "concurrent-endpoint-syncs": ("int32", None, None),
+        "concurrent-ephemeralvolume-syncs": ("int32", None, None),
+        "concurrent-gc-syncs": ("int32", None, None),
+        "concurrent-horizontal-pod-autoscaler-syncs": ("int32", None, None),
+        "concurrent-job-syncs": ("int32", None, None),
+        "concurrent-namespace-syncs": ("int32", None, None),
+        "concurrent-rc-syncs": ("int32", None, None),
+        "concurrent-replicaset-syncs": ("int32", None, None),
+        "concurrent-resource-quota-syncs": ("int32", None, None),
+        "concurrent-service-endpoint-syncs": ("int32", None, None),
+        "concurrent-service-syncs": ("int32", None, None),
+        "concurrent-serviceaccount-token-syncs": ("int32", None, None),
+        "concurrent-statefulset-syncs": ("int32", None, None),
+        "concurrent-ttl-after-finished-syncs": ("int32", None, None),
+        "concurrent-validating-admission-policy-status-syncs": ("int32", None, None),
+        "configure-cloud-routes": ("bool", None, None),
+        "contention-profiling": ("bool", None, None),
+        "controller-shutdown-timeout": ("duration", "1.35", None),
+        "controller-start-interval": ("duration", None, None),
+        "controllers": ("strings", None, None),
+        "disable-attach-detach-reconcile-sync": ("bool", None, None),
+        "disable-force-detach-on-timeout": ("bool", "1.30", None),
+        "disable-http2-serving": ("bool", "1.31", None),
+        "disabled-metrics": ("strings", None, None),
+        "emulated-version": ("strings", "1.31", None),
+        "enable-dynamic-provisioning": ("bool", None, None),
+        "enable-garbage-collector": ("bool", None, None),
+        "enable-hostpath-provisioner": ("bool", None, None),
+        "enable-leader-migration": ("bool", None, None),
+        "endpoint-updates-batch-period": ("duration", None, None),
+        "endpointslice-updates-batch-period": ("duration", None, None),
+        "external-cloud-volume-plugin": ("string", None, None),
+        "feature-gates": ("mapStringBool", None, None),
+        "flex-volume-plugin-dir": ("string", None, None),
+        "help": ("bool", None, None),
+        "horizontal-pod-autoscaler-cpu-initialization-period": ("duration", None, None),
+        "horizontal-pod-autoscaler-downscale-delay": ("duration", None, "1.31"),
+        "horizontal-pod-autoscaler-downscale-stabilization": ("duration", None, None),
+        "horizontal-pod-autoscaler-initial-readiness-delay": ("duration", None, None),
+        "horizontal-pod-autoscaler-sync-period": ("duration", None, None),
+        "horizontal-pod-autoscaler-tolerance": ("float", None, None),
+        "horizontal-pod-autoscaler-upscale-delay": ("duration", None, "1.31"),
+        "http2-max-streams-per-connection": ("int", None, None),
+        "kube-api-burst": ("int32", None, None),
+        "kube-api-content-type": ("string", None, None),
+        "kube-api-qps": ("float", None, None),
+        "kubeconfig": ("string", None, None),
+        "large-cluster-size-threshold": ("int32", None, None),
+        "leader-elect": ("bool", None, None),
+        "leader-elect-lease-duration": ("duration", None, None),
+        "leader-elect-renew-deadline": ("duration", None, None),
+        "leader-elect-resource-lock": ("string", None, None),
+        "leader-elect-resource-name": ("string", None, None),
+        "leader-elect-resource-namespace": ("string", None, None),
+        "leader-elect-retry-period": ("duration", None, None),
+        "leader-migration-config": ("string", None, None),
+        "legacy-service-account-token-clean-up-period": ("duration", None, None),
+        "log-flush-frequency": ("duration", None, None),
+        "log-json-info-buffer-size": ("quantity", None, None),
+        "log-json-split-stream": ("bool", None, None),
+        "log-text-info-buffer-size": ("quantity", "1.30", None),
+        "log-text-split-stream": ("bool", "1.30", None),
+        "logging-format": ("string", None, None),
+        "master": ("string", None, None),
+        "max-endpoints-per-slice": ("int32", None, None),
+        "min-compatibility-version": ("strings", "1.35", None),
+        "min-resync-period": ("duration", None, None),
+        "mirroring-concurrent-service-endpoint-syncs": ("int32", None, None),
+        "mirroring-endpointslice-updates-batch-period": ("duration", None, None),
+        "mirroring-max-endpoints-per-subset": ("int32", None, None),
+        "namespace-sync-period": ("duration", None, None),
+        "node-cidr-mask-size": ("int32", None, None),
+        "node-cidr-mask-size-ipv4": ("int32", None, None),
+        "node-cidr-mask-size-ipv6": ("int32", None, None),
+        "node-eviction-rate": ("float", None, None),
+        "node-monitor-grace-period": ("duration", None, None),
+        "node-monitor-period": ("duration", None, None),
+        "node-startup-grace-period": ("duration", None, None),
+        "node-sync-period": ("duration", None, None),
+        "permit-address-sharing": ("bool", None, None),
+        "permit-port-sharing": ("bool", None, None),
+        "profiling": ("bool", None, None),
+        "pv-recycler-increment-timeout-nfs": ("int32", None, None),
+        "pv-recycler-minimum-timeout-hostpath": ("int32", None, None),
+        "pv-recycler-minimum-timeout-nfs": ("int32", None, None),
+        "pv-recycler-pod-template-filepath-hostpath": ("string", None, None),
+        "pv-recycler-pod-template-filepath-nfs": ("string", None, None),
+        "pv-recycler-timeout-increment-hostpath": ("int32", None, None),
+        "pvclaimbinder-sync-period": ("duration", None, None),
+        "requestheader-allowed-names": ("strings", None, None),
+        "requestheader-client-ca-file": ("string", None, None),
+        "requestheader-extra-headers-prefix": ("strings", None, None),
+        "requestheader-group-headers": ("strings", None, None),
+        "requestheader-uid-headers": ("strings", "1.32", None),
+        "requestheader-username-headers": ("strings", None, None),
+        "resource-quota-sync-period": ("duration", None, None),
+        "root-ca-file": ("string", None, None),
+        "route-reconciliation-period": ("duration", None, None),
+        "secondary-node-eviction-rate": ("float", None, None),
+        "secure-port": ("int", None, None),
+        "service-account-private-key-file": ("string", None, None),
+        "service-cluster-ip-range": ("string", None, None),
+        "show-hidden-metrics-for-version": ("string", None, None),
+        "terminated-pod-gc-threshold": ("int32", None, None),
+        "tls-cert-file": ("string", None, None),
+        "tls-cipher-suites": ("strings", None, None),
+        "tls-min-version": ("string", None, None),
+        "tls-private-key-file": ("string", None, None),
+        "tls-sni-cert-key": ("string", None, None),
+        "unhealthy-zone-threshold": ("float", None, None),
+        "use-service-account-credentials": ("bool", None, None),
+        "v": ("int", None, None),
+        "version": ("version[=true]", None, None),
+        "vmodule": ("pattern=N,...", None, None),
+        "volume-host-allow-local-loopback": ("bool", None, "1.31"),
+        "volume-host-cidr-denylist": ("strings", None, "1.31"),
+    },
+    "kube-scheduler": {
+        "allow-metric-labels": ("stringToString", None, None),
+        "allow-metric-labels-manifest": ("string", "1.29", None),
+        "authentication-kubeconfig": ("string", None, None),
+        "authentication-skip-lookup": ("bool", None, None),
+        "authentication-token-webhook-cache-ttl": ("duration", None, None),
+        "authentication-tolerate-lookup-failure": ("bool", None, None),
+        "authorization-always-allow-paths": ("strings", None, None),
+        "authorization-kubeconfig": ("string", None, None),
+        "authorization-webhook-cache-authorized-ttl": ("duration", None, None),
+        "authorization-webhook-cache-unauthorized-ttl": ("duration", None, None),
+        "azure-container-registry-config": ("string", None, "1.30"),
+        "bind-address": ("string", None, None),
+        "cert-dir": ("string", None, None),
+        "client-ca-file": ("string", None, None),
+        "config": ("string", None, None),
+        "contention-profiling": ("bool", None, None),
+        "disable-http2-serving": ("bool", "1.31", None),
+        "disabled-metrics": ("strings", None, None),
+        "emulated-version": ("strings", "1.31", None),
+        "feature-gates": ("mapStringBool", None, None),
+        "help": ("bool", None, None),
+        "http2-max-streams-per-connection": ("int", None, None),
+        "kube-api-burst": ("int32", None, None),
+        "kube-api-content-type": ("string", None, None),
+        "kube-api-qps": ("float", None, None),
+        "kubeconfig": ("string", None, None),
+        "leader-elect": ("bool", None, None),
+        "leader-elect-lease-duration": ("duration", None, None),
+        "leader-elect-renew-deadline": ("duration", None, None),
+        "leader-elect-resource-lock": ("string", None, None),
+        "leader-elect-resource-name": ("string", None, None),
+        "leader-elect-resource-namespace": ("string", None, None),
+        "leader-elect-retry-period": ("duration", None, None),
+        "log-flush-frequency": ("duration", None, None),
+        "log-json-info-buffer-size": ("quantity", None, None),
+        "log-json-split-stream": ("bool", None, None),
+        "log-text-info-buffer-size": ("quantity", "1.30", None),
+        "log-text-split-stream": ("bool", "1.30", None),
+        "logging-format": ("string", None, None),
+        "master": ("string", None, None),
+        "min-compatibility-version": ("strings", "1.35", None),
+        "permit-address-sharing": ("bool", None, None),
+        "permit-port-sharing": ("bool", None, None),
+        "pod-max-in-unschedulable-pods-duration": ("duration", None, None),
+        "profiling": ("bool", None, None),
+        "requestheader-allowed-names": ("strings", None, None),
+        "requestheader-client-ca-file": ("string", None, None),
+        "requestheader-extra-headers-prefix": ("strings", None, None),
+        "requestheader-group-headers": ("strings", None, None),
+        "requestheader-uid-headers": ("strings", "1.32", None),
+        "requestheader-username-headers": ("strings", None, None),
+        "secure-port": ("int", None, None),
+        "show-hidden-metrics-for-version": ("string", None, None),
+        "tls-cert-file": ("string", None, None),
+        "tls-cipher-suites": ("strings", None, None),
+        "tls-min-version": ("string", None, None),
+        "tls-private-key-file": ("string", None, None),
+        "tls-sni-cert-key": ("string", None, None),
+        "v": ("int", None, None),
+        "version": ("version[=true]", None, None),
+        "vmodule": ("pattern=N,...", None, None),
+        "write-config-to": ("string", None, None),
+    },
+    "kubelet": {
+        "address": ("string", None, None),
+        "allowed-unsafe-sysctls": ("strings", None, None),
+        "anonymous-auth": ("bool", None, None),
+        "application-metrics-count-limit": ("int", None, None),
+        "authentication-token-webhook": ("bool", None, None),
+        "authentication-token-webhook-cache-ttl": ("duration", None, None),
+        "authorization-mode": ("string", None, None),
+        "authorization-webhook-cache-authorized-ttl": ("duration", None, None),
+        "authorization-webhook-cache-unauthorized-ttl": ("duration", None, None),
+        "azure-container-registry-config": ("string", None, "1.30"),
+        "boot-id-file": ("string", None, None),
+        "bootstrap-kubeconfig": ("string", None, None),
+        "cert-dir": ("string", None, None),
+        "cgroup-driver": ("string", None, None),
+        "cgroup-root": ("string", None, None),
+        "cgroups-per-qos": ("bool", None, None),
+        "client-ca-file": ("string", None, None),
+        "cloud-config": ("string", None, "1.34"),
+        "cloud-provider": ("string", None, None),
+        "cluster-dns": ("strings", None, None),
+        "cluster-domain": ("string", None, None),
+        "config": ("string", None, None),
+        "config-dir": ("string", None, None),
+        "container-hints": ("string", None, None),
+        "container-log-max-files": ("int32", None, None),
+        "container-log-max-size": ("string", None, None),
+        "container-runtime-endpoint": ("string", None, None),
+        "containerd": ("string", None, None),
+        "containerd-namespace": ("string", None, None),
+        "contention-profiling": ("bool", None, None),
+        "cpu-cfs-quota": ("bool", None, None),
+        "cpu-cfs-quota-period": ("duration", None, None),
+        "cpu-manager-policy": ("string", None, None),
+        "cpu-manager-policy-options": ("string", None, None),
+        "cpu-manager-reconcile-period": ("duration", None, None),
+        "enable-controller-attach-detach": ("bool", None, None),
+        "enable-debugging-handlers": ("bool", None, None),
+        "enable-load-reader": ("bool", None, None),
+        "enable-server": ("bool", None, None),
+        "enforce-node-allocatable": ("strings", None, None),
+        "event-burst": ("int32", None, None),
+        "event-qps": ("int32", None, None),
+        "event-storage-age-limit": ("string", None, None),
+        "event-storage-event-limit": ("string", None, None),
+        "eviction-hard": ("strings", None, None),
+        "eviction-max-pod-grace-period": ("int32", None, None),
+        "eviction-minimum-reclaim": ("string", None, None),
+        "eviction-pressure-transition-period": ("duration", None, None),
+        "eviction-soft": ("string", None, None),
+        "eviction-soft-grace-period": ("string", None, None),
+        "exit-on-lock-contention": ("bool", None, None),
+        "experimental-allocatable-ignore-eviction": ("bool", None, None),
+        "experimental-mounter-path": ("string", None, None),
+        "fail-cgroupv1": ("bool", "1.31", None),
+        "fail-swap-on": ("bool", None, None),
+        "feature-gates": ("mapStringBool", None, None),
+        "file-check-frequency": ("duration", None, None),
+        "global-housekeeping-interval": ("duration", None, None),
+        "hairpin-mode": ("string", None, None),
+        "healthz-bind-address": ("string", None, None),
+        "healthz-port": ("int32", None, None),
+        "help": ("bool", None, None),
+        "hostname-override": ("string", None, None),
+        "housekeeping-interval": ("duration", None, None),
+        "http-check-frequency": ("duration", None, None),
+        "image-credential-provider-bin-dir": ("string", None, None),
+        "image-credential-provider-config": ("string", None, None),
+        "image-gc-high-threshold": ("int32", None, None),
+        "image-gc-low-threshold": ("int32", None, None),
+        "image-service-endpoint": ("string", None, None),
+        "iptables-drop-bit": ("int32", None, "1.31"),
+        "iptables-masquerade-bit": ("int32", None, "1.31"),
+        "keep-terminated-pod-volumes": ("bool", None, "1.31"),
+        "kernel-memcg-notification": ("bool", None, None),
+        "kube-api-burst": ("int32", None, None),
+        "kube-api-content-type": ("string", None, None),
+        "kube-api-qps": ("int32", None, None),
+        "kube-reserved": ("string", None, None),
+        "kube-reserved-cgroup": ("string", None, None),
+        "kubeconfig": ("string", None, None),
+        "kubelet-cgroups": ("string", None, None),
+        "local-storage-capacity-isolation": ("bool", None, None),
+        "lock-file": ("string", None, None),
+        "log-cadvisor-usage": ("bool", None, None),
+        "log-flush-frequency": ("duration", None, None),
+        "log-json-info-buffer-size": ("string", None, None),
+        "log-json-split-stream": ("bool", None, None),
+        "log-text-info-buffer-size": ("string", "1.30", None),
+        "log-text-split-stream": ("bool", "1.30", None),
+        "logging-format": ("string", None, None),
+        "machine-id-file": ("string", None, None),
+        "make-iptables-util-chains": ("bool", None, None),
+        "manifest-url": ("string", None, None),
+        "manifest-url-header": ("string", None, None),
+        "max-open-files": ("int", None, None),
+        "max-pods": ("int32", None, None),
+        "maximum-dead-containers": ("int32", None, None),
+        "maximum-dead-containers-per-container": ("int32", None, None),
+        "memory-manager-policy": ("string", None, None),
+        "minimum-container-ttl-duration": ("duration", None, None),
+        "minimum-image-ttl-duration": ("duration", None, None),
+        "node-ip": ("string", None, None),
+        "node-labels": ("mapStringString", None, None),
+        "node-status-max-images": ("int32", None, None),
+        "node-status-update-frequency": ("duration", None, None),
+        "oom-score-adj": ("int32", None, None),
+        "pod-cidr": ("string", None, None),
+        "pod-infra-container-image": ("string", None, "1.35"),
+        "pod-manifest-path": ("string", None, None),
+        "pod-max-pids": ("int", None, None),
+        "pods-per-core": ("int32", None, None),
+        "port": ("int32", None, None),
+        "protect-kernel-defaults": ("bool", None, None),
+        "provider-id": ("string", None, None),
+        "qos-reserved": ("string", None, None),
+        "read-only-port": ("int32", None, None),
+        "register-node": ("bool", None, None),
+        "register-schedulable": ("bool", None, "1.34"),
+        "register-with-taints": ("string", None, None),
+        "registry-burst": ("int32", None, None),
+        "registry-qps": ("int32", None, None),
+        "reserved-cpus": ("string", None, None),
+        "reserved-memory": ("string", None, None),
+        "resolv-conf": ("string", None, None),
+        "root-dir": ("string", None, None),
+        "rotate-certificates": ("bool", None, None),
+        "rotate-server-certificates": ("bool", None, None),
+        "runonce": ("bool", None, None),
+        "runtime-cgroups": ("string", None, None),
+        "runtime-request-timeout": ("duration", None, None),
+        "seccomp-default": ("bool", None, None),
+        "serialize-image-pulls": ("bool", None, None),
+        "storage-driver-buffer-duration": ("duration", None, None),
+        "storage-driver-db": ("string", None, None),
+        "storage-driver-host": ("string", None, None),
+        "storage-driver-password": ("string", None, None),
+        "storage-driver-secure": ("bool", None, None),
+        "storage-driver-table": ("string", None, None),
+        "storage-driver-user": ("string", None, None),
+        "streaming-connection-idle-timeout": ("duration", None, None),
+        "sync-frequency": ("duration", None, None),
+        "system-cgroups": ("string", None, None),
+        "system-reserved": ("string", None, None),
+        "system-reserved-cgroup": ("string", None, None),
+        "tls-cert-file": ("string", None, None),
+        "tls-cipher-suites": ("string", None, None),
+        "tls-min-version": ("string", None, None),
+        "tls-private-key-file": ("string", None, None),
+        "topology-manager-policy": ("string", None, None),
+        "topology-manager-policy-options": ("string", None, None),
+        "topology-manager-scope": ("string", None, None),
+        "v": ("Level", None, None),
+        "version": ("version[=true]", None, None),
+        "vmodule": ("pattern=N,...", None, None),
+        "volume-plugin-dir": ("string", None, None),
+        "volume-stats-agg-period": ("duration", None, None),
+    },
+    "kube-proxy": {
+        "add-dir-header": ("bool", None, None),
+        "alsologtostderr": ("bool", None, None),
+        "bind-address": ("string", None, None),
+        "bind-address-hard-fail": ("bool", None, None),
+        "boot-id-file": ("string", None, "1.30"),
+        "cleanup": ("bool", None, None),
+        "cluster-cidr": ("string", None, None),
+        "config": ("string", None, None),
+        "config-sync-period": ("duration", None, None),
+        "conntrack-max-per-core": ("int32", None, None),
+        "conntrack-min": ("int32", None, None),
+        "conntrack-tcp-be-liberal": ("bool", "1.29", None),
+        "conntrack-tcp-timeout-close-wait": ("duration", None, None),
+        "conntrack-tcp-timeout-established": ("duration", None, None),
+        "conntrack-udp-timeout": ("duration", "1.29", None),
+        "conntrack-udp-timeout-stream": ("duration", "1.29", None),
+        "detect-local-mode": ("LocalMode", None, None),
+        "feature-gates": ("mapStringBool", None, None),
+        "healthz-bind-address": ("ipport", None, None),
+        "healthz-port": ("int32", None, None),
+        "help": ("bool", None, None),
+        "hostname-override": ("string", None, None),
+        "init-only": ("bool", "1.29", None),
+        "iptables-localhost-nodeports": ("bool", None, None),
+        "iptables-masquerade-bit": ("int32", None, None),
+        "iptables-min-sync-period": ("duration", None, None),
+        "iptables-sync-period": ("duration", None, None),
+        "ipvs-exclude-cidrs": ("strings", None, None),
+        "ipvs-min-sync-period": ("duration", None, None),
+        "ipvs-scheduler": ("string", None, None),
+        "ipvs-strict-arp": ("bool", None, None),
+        "ipvs-sync-period": ("duration", None, None),
+        "ipvs-tcp-timeout": ("duration", None, None),
+        "ipvs-tcpfin-timeout": ("duration", None, None),
+        "ipvs-udp-timeout": ("duration", None, None),
+        "kube-api-burst": ("int32", None, None),
+        "kube-api-content-type": ("string", None, None),
+        "kube-api-qps": ("float", None, None),
+        "kubeconfig": ("string", None, None),
+        "log-backtrace-at": ("traceLocation", None, None),
+        "log-dir": ("string", None, None),
+        "log-file": ("string", None, None),
+        "log-file-max-size": ("uint", None, None),
+        "log-flush-frequency": ("duration", None, None),
+        "log-json-info-buffer-size": ("quantity", None, None),
+        "log-json-split-stream": ("bool", None, None),
+        "log-text-info-buffer-size": ("quantity", "1.30", None),
+        "log-text-split-stream": ("bool", "1.30", None),
+        "logging-format": ("string", None, None),
+        "logtostderr": ("bool", None, None),
+        "machine-id-file": ("string", None, "1.30"),
+        "masquerade-all": ("bool", None, None),
+        "master": ("string", None, None),
+        "metrics-bind-address": ("ipport", None, None),
+        "metrics-port": ("int32", None, None),
+        "nodeport-addresses": ("strings", None, None),
+        "one-output": ("bool", None, None),
+        "oom-score-adj": ("int32", None, None),
+        "pod-bridge-interface": ("string", None, None),
+        "pod-interface-name-prefix": ("string", None, None),
+        "profiling": ("bool", None, None),
+        "proxy-mode": ("ProxyMode", None, None),
+        "proxy-port-range": ("port-range", None, "1.31"),
+        "show-hidden-metrics-for-version": ("string", None, None),
+        "skip-headers": ("bool", None, None),
+        "skip-log-headers": ("bool", None, None),
+        "stderrthreshold": ("int", None, None),
+        "v": ("int", None, None),
+        "version": ("version[=true]", None, None),
+        "vmodule": ("pattern=N,...", None, None),
+        "write-config-to": ("string", None, None),
+    },
+}
+
+# Type changes inside the supported range: flag -> ((first minor with the new type, new type), ...).
+_TYPE_CHANGES = {
+    "kube-apiserver": {
+        "feature-gates": (("1.31", "colonSeparatedMultimapStringString"),),
+    },
+    "kube-controller-manager": {
+        "feature-gates": (("1.31", "colonSeparatedMultimapStringString"),),
+    },
+    "kube-scheduler": {
+        "feature-gates": (("1.31", "colonSeparatedMultimapStringString"),),
+    },
+    "kubelet": {
+        "eviction-minimum-reclaim": (("1.29", "strings"),),
+        "eviction-soft": (("1.29", "strings"),),
+        "eviction-soft-grace-period": (("1.29", "strings"),),
+        "kube-reserved": (("1.29", "strings"),),
+        "manifest-url-header": (("1.29", "strings"),),
+    },
+}
+
+# Flags that users still try but that were removed before 1.28: component -> flag -> removal minor.
+_REMOVED_EARLIER = {
+    "kube-apiserver": {
+        "address": "1.24",
+        "audit-dynamic-configuration": "1.19",
+        "basic-auth-file": "1.19",
+        "deserialization-cache-size": "1.24",
+        "enable-swagger-ui": "1.24",
+        "etcd-quorum-read": "1.13",
+        "experimental-encryption-provider-config": "1.24",
+        "experimental-logging-sanitization": "1.24",
+        "insecure-bind-address": "1.24",
+        "insecure-port": "1.24",
+        "kubelet-https": "1.22",
+        "master-service-namespace": "1.27",
+        "port": "1.24",
+        "repair-malformed-updates": "1.14",
+        "service-account-api-audiences": "1.25",
+        "ssh-keyfile": "1.22",
+        "ssh-user": "1.22",
+        "storage-versions": "1.14",
+        "target-ram-mb": "1.24",
+    },
+    "kube-controller-manager": {
+        "address": "1.24",
+        "deployment-controller-sync-period": "1.24",
+        "enable-taint-manager": "1.27",
+        "experimental-cluster-signing-duration": "1.25",
+        "experimental-logging-sanitization": "1.24",
+        "horizontal-pod-autoscaler-use-rest-clients": "1.22",
+        "insecure-experimental-approve-all-kubelet-csrs-for-group": "1.13",
+        "pod-eviction-timeout": "1.27",
+        "port": "1.24",
+    },
+    "kube-scheduler": {
+        "address": "1.24",
+        "algorithm-provider": "1.22",
+        "experimental-logging-sanitization": "1.24",
+        "hard-pod-affinity-symmetric-weight": "1.22",
+        "lock-object-name": "1.28",
+        "lock-object-namespace": "1.28",
+        "policy-config-file": "1.23",
+        "policy-configmap": "1.23",
+        "policy-configmap-namespace": "1.23",
+        "port": "1.24",
+        "scheduler-name": "1.22",
+        "use-legacy-policy-config": "1.23",
+    },
+    "kubelet": {
+        "allow-privileged": "1.15",
+        "bootstrap-checkpoint-path": "1.19",
+        "cadvisor-port": "1.12",
+        "chaos-chance": "1.22",
+        "cni-bin-dir": "1.24",
+        "cni-cache-dir": "1.24",
+        "cni-conf-dir": "1.24",
+        "container-runtime": "1.27",
+        "containerized": "1.16",
+        "docker-endpoint": "1.24",
+        "experimental-bootstrap-kubeconfig": "1.23",
+        "experimental-check-node-capabilities-before-mount": "1.24",
+        "experimental-dockershim-root-directory": "1.24",
+        "experimental-kernel-memcg-notification": "1.25",
+        "google-json-key": "1.13",
+        "image-pull-progress-deadline": "1.24",
+        "master-service-namespace": "1.27",
+        "network-plugin": "1.24",
+        "network-plugin-mtu": "1.24",
+        "non-masquerade-cidr": "1.24",
+        "really-crash-for-testing": "1.24",
+        "seccomp-profile-root": "1.23",
+    },
+    "kube-proxy": {
+        "cleanup-iptables": "1.15",
+        "cleanup-ipvs": "1.21",
+        "resource-container": "1.16",
+        "udp-timeout": "1.26",
+    },
+}
+
+# The legacy klog flags were removed from every component but kube-proxy in 1.26 (only -v and --vmodule stayed).
+_KLOG_LEGACY = ("add-dir-header", "alsologtostderr", "log-backtrace-at", "log-dir", "log-file", "log-file-max-size",
+                "logtostderr", "one-output", "skip-headers", "skip-log-headers", "stderrthreshold")
+for _component in ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet"):
+    for _name in _KLOG_LEGACY:
+        _REMOVED_EARLIER[_component].setdefault(_name, "1.26")
+del _component, _name
+
+# Admission plugins kube-apiserver knows: plugin -> (added_minor, removed_minor), same convention as _FLAGS.
+# 1.28-1.31 and 1.35 from the --enable-admission-plugins text of the reference pages; 1.32-1.34 derived from the
+# release notes (MutatingAdmissionPolicy 1.32, PodTopologyLabels 1.33; NodeDeclaredFeatureValidator is on the
+# 1.35 page).
+_ADMISSION_PLUGINS = {
+    "AlwaysAdmit": (None, None),
+    "AlwaysDeny": (None, None),
+    "AlwaysPullImages": (None, None),
+    "CertificateApproval": (None, None),
+    "CertificateSigning": (None, None),
+    "CertificateSubjectRestriction": (None, None),
+    "ClusterTrustBundleAttest": (None, None),
+    "DefaultIngressClass": (None, None),
+    "DefaultStorageClass": (None, None),
+    "DefaultTolerationSeconds": (None, None),
+    "DenyServiceExternalIPs": (None, None),
+    "EventRateLimit": (None, None),
+    "ExtendedResourceToleration": (None, None),
+    "ImagePolicyWebhook": (None, None),
+    "LimitPodHardAntiAffinityTopology": (None, None),
+    "LimitRanger": (None, None),
+    "MutatingAdmissionPolicy": ("1.32", None),
+    "MutatingAdmissionWebhook": (None, None),
+    "NamespaceAutoProvision": (None, None),
+    "NamespaceExists": (None, None),
+    "NamespaceLifecycle": (None, None),
+    "NodeDeclaredFeatureValidator": ("1.35", None),
+    "NodeRestriction": (None, None),
+    "OwnerReferencesPermissionEnforcement": (None, None),
+    "PersistentVolumeClaimResize": (None, None),
+    "PersistentVolumeLabel": (None, "1.31"),
+    "PodNodeSelector": (None, None),
+    "PodSecurity": (None, None),
+    "PodTolerationRestriction": (None, None),
+    "PodTopologyLabels": ("1.33", None),
+    "Priority": (None, None),
+    "ResourceQuota": (None, None),
+    "RuntimeClass": (None, None),
+    "SecurityContextDeny": (None, "1.30"),
+    "ServiceAccount": (None, None),
+    "StorageObjectInUseProtection": (None, None),
+    "TaintNodesByCondition": (None, None),
+    "ValidatingAdmissionPolicy": (None, None),
+    "ValidatingAdmissionWebhook": (None, None),
+}
+
+# Admission plugins removed before 1.28 (from the plugin lists of the 1.13-1.27 reference pages).
+_ADMISSION_REMOVED_EARLIER = {
+    "DenyEscalatingExec": "1.21",
+    "DenyExecOnPrivileged": "1.21",
+    "Initializers": "1.14",
+    "PodPreset": "1.20",
+    "PodSecurityPolicy": "1.25",
+}
+
+_VERSION_RE = re.compile(r"^v?(\d+)\.(\d+)(?:\.\d+)?(?:[-+][0-9A-Za-z.+-]*)?$")
+
+
+def _key(minor_str):
+    major, _, min_ = minor_str.partition(".")
+    return (int(major), int(min_))
+
+
+def minor(version):
+    """Return the "1.NN" minor of a Kubernetes version ("v1.33.4", "1.33.4", "1.33", "v1.33.0-rc.1").
+
+    Raises ValueError when the version is malformed or its minor is not in SUPPORTED_MINORS.
+    """
+    if not isinstance(version, str):
+        raise ValueError("Kubernetes version must be a string such as '1.33' or 'v1.33.4', got %r" % (version,))
+    match = _VERSION_RE.match(version.strip())
+    if not match:
+        raise ValueError("not a Kubernetes version: %r (expected e.g. '1.33', '1.33.4' or 'v1.33.4')" % (version,))
+    result = "%d.%d" % (int(match.group(1)), int(match.group(2)))
+    if result not in SUPPORTED_MINORS:
+        raise ValueError("Kubernetes %s is not supported (supported minors: %s)" % (result, ", ".join(SUPPORTED_MINORS)))
+    return result
+
+
+def _component(component):
+    if component not in COMPONENTS:
+        raise ValueError("unknown component %r (expected one of: %s)" % (component, ", ".join(COMPONENTS)))
+    return component
+
+
+def _in_range(minor_str, added, removed):
+    key = _key(minor_str)
+    return (added is None or key >= _key(added)) and (removed is None or key < _key(removed))
+
+
+def _normalize(name):
+    """Strip leading dashes and any "=value", and apply pflag's word-separator normalisation ("_" -> "-")."""
+    name = str(name).strip().lstrip("-").split("=", 1)[0]
+    if len(name) == 1 and name in SHORTHANDS:
+        return SHORTHANDS[name]
+    return name.replace("_", "-")
+
+
+def _type_at(component, name, minor_str, base_type):
+    result = base_type
+    for since, new_type in _TYPE_CHANGES.get(component, {}).get(name, ()):
+        if _key(minor_str) >= _key(since):
+            result = new_type
+    return result
+
+
+def flags_for(component, version):
+    """Return {flag name: pflag type} of every flag `component` accepts in `version`."""
+    _component(component)
+    minor_str = minor(version)
+    return {
+        name: _type_at(component, name, minor_str, ftype)
+        for name, (ftype, added, removed) in _FLAGS[component].items()
+        if _in_range(minor_str, added, removed)
+    }
+
+
+def check_flag(component, version, name):
+    """Return None when `component` of `version` accepts the flag, else a sentence saying why not.
+
+    `name` may be given with or without leading dashes (and with an "=value" suffix, which is ignored).
+    """
+    _component(component)
+    minor_str = minor(version)
+    flag = _normalize(name)
+    shown = "--%s" % flag
+    head = "%s is not accepted by %s v%s" % (shown, component, minor_str)
+    entry = _FLAGS[component].get(flag)
+    if entry is not None:
+        _ftype, added, removed = entry
+        if _in_range(minor_str, added, removed):
+            return None
+        if added is not None and _key(minor_str) < _key(added):
+            return "%s: it was added in v%s" % (head, added)
+        return "%s: it was removed in v%s" % (head, removed)
+    removed_earlier = _REMOVED_EARLIER[component].get(flag)
+    if removed_earlier is not None:
+        return "%s: it was removed in v%s" % (head, removed_earlier)
+    return "%s: it is not a %s flag (unknown flag: %s)" % (head, component, shown)
+
+
+def admission_plugins(version):
+    """Return the frozenset of admission plugin names kube-apiserver of `version` knows."""
+    minor_str = minor(version)
+    return frozenset(name for name, (added, removed) in _ADMISSION_PLUGINS.items() if _in_range(minor_str, added, removed))
+
+
+def check_admission_plugin(version, name):
+    """Return None when kube-apiserver of `version` knows admission plugin `name`, else a sentence saying why not."""
+    minor_str = minor(version)
+    plugin = str(name).strip()
+    head = "admission plugin %s is not known to kube-apiserver v%s" % (plugin, minor_str)
+    entry = _ADMISSION_PLUGINS.get(plugin)
+    if entry is not None:
+        added, removed = entry
+        if _in_range(minor_str, added, removed):
+            return None
+        if added is not None and _key(minor_str) < _key(added):
+            return "%s: it was added in v%s" % (head, added)
+        return "%s: it was removed in v%s" % (head, removed)
+    if plugin in _ADMISSION_REMOVED_EARLIER:
+        return "%s: it was removed in v%s" % (head, _ADMISSION_REMOVED_EARLIER[plugin])
+    return "%s: it is not a kube-apiserver admission plugin" % head

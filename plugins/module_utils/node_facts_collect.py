@@ -1,0 +1,774 @@
+# -*- coding: utf-8 -*-
+# Copyright: secure_cluster.k8s maintainers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Read-only collection of everything the CIS Kubernetes Benchmark looks at on one node.
+
+Standard library only; runs on the target inside the ``node_facts`` module. Every absolute path is read under
+``root`` (``/`` on a real node, a fake tree in unit tests); the paths reported back are the node's own paths.
+Nothing here writes, and a missing or unreadable file is reported, never raised.
+
+Secrets stay on the node: kubeconfigs, keys and the encryption configuration are stat'ed but their text is not
+returned (only the encryption provider names are).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import stat as stat_mod
+import time
+
+from ansible_collections.secure_cluster.k8s.plugins.module_utils.k8s_args import (
+    parse_argv,
+    parse_cmdline_bytes,
+    systemd_exec_argv,
+)
+
+SCHEMA_VERSION = 1
+
+# Executable basenames of argv[0] that identify each component.
+COMPONENT_BINARIES = {
+    "kube-apiserver": ("kube-apiserver",),
+    "kube-controller-manager": ("kube-controller-manager",),
+    "kube-scheduler": ("kube-scheduler",),
+    "etcd": ("etcd",),
+    "kubelet": ("kubelet",),
+    "kube-proxy": ("kube-proxy",),
+    "containerd": ("containerd",),
+}
+
+KUBERNETES_DIR = "/etc/kubernetes"
+MANIFEST_DIR = "/etc/kubernetes/manifests"
+PKI_DIR = "/etc/kubernetes/pki"
+CNI_DIRS = ("/etc/cni/net.d",)
+CNI_STATE_DIR = "/var/lib/cni/networks"
+KUBELET_DEFAULT_CONFIG = "/var/lib/kubelet/config.yaml"
+KUBELET_DEFAULT_KUBECONFIG = "/etc/kubernetes/kubelet.conf"
+KUBELET_DEFAULT_CLIENT_CA = "/etc/kubernetes/pki/ca.crt"
+KUBELET_ENV_FILES = ("/var/lib/kubelet/kubeadm-flags.env", "/etc/default/kubelet", "/etc/sysconfig/kubelet")
+ETCD_DEFAULT_DATA_DIR = "/var/lib/etcd"
+CONTAINERD_DEFAULT_CONFIG = "/etc/containerd/config.toml"
+CONTAINERD_SOCKET = "/run/containerd/containerd.sock"
+# systemd unit search path, highest priority first.
+SYSTEMD_DIRS = (
+    "/etc/systemd/system",
+    "/run/systemd/system",
+    "/usr/local/lib/systemd/system",
+    "/usr/lib/systemd/system",
+    "/lib/systemd/system",
+)
+KUBECONFIGS = {
+    "admin": "/etc/kubernetes/admin.conf",
+    "super-admin": "/etc/kubernetes/super-admin.conf",
+    "controller-manager": "/etc/kubernetes/controller-manager.conf",
+    "scheduler": "/etc/kubernetes/scheduler.conf",
+    "kubelet": "/etc/kubernetes/kubelet.conf",
+    "bootstrap-kubelet": "/etc/kubernetes/bootstrap-kubelet.conf",
+}
+STATIC_POD_NAMES = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd")
+MANIFEST_SUFFIXES = (".yaml", ".yml", ".manifest", ".json")
+
+DEFAULT_SYSCTLS = (
+    # what kubelet --protect-kernel-defaults checks
+    "vm.overcommit_memory",
+    "vm.panic_on_oom",
+    "kernel.panic",
+    "kernel.panic_on_oops",
+    "kernel.keys.root_maxkeys",
+    "kernel.keys.root_maxbytes",
+    # networking the node needs / hardening
+    "net.ipv4.ip_forward",
+    "net.bridge.bridge-nf-call-iptables",
+    "net.bridge.bridge-nf-call-ip6tables",
+    "net.ipv4.conf.all.send_redirects",
+    "net.ipv4.conf.default.send_redirects",
+    "net.ipv4.conf.all.accept_redirects",
+    "net.ipv4.conf.default.accept_redirects",
+    "net.ipv4.conf.all.accept_source_route",
+    "net.ipv4.conf.default.accept_source_route",
+    "kernel.kptr_restrict",
+    "kernel.dmesg_restrict",
+    "kernel.unprivileged_bpf_disabled",
+    "fs.protected_hardlinks",
+    "fs.protected_symlinks",
+)
+
+MAX_TEXT = 1024 * 1024
+_VERSION_RE = re.compile(r"v?(\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]*)?)")
+
+
+class Collector(object):
+    """One collection run. ``run_command(argv) -> (rc, stdout, stderr)`` is optional (used for ``--version``)."""
+
+    def __init__(self, root="/", run_command=None, sysctls=None, extra_paths=None, max_text=MAX_TEXT,
+                 version_from_binaries=True):
+        self.root = root or "/"
+        self.run_command = run_command
+        self.sysctls = list(DEFAULT_SYSCTLS if sysctls is None else sysctls)
+        self.extra_paths = list(extra_paths or [])
+        self.max_text = max_text
+        self.version_from_binaries = version_from_binaries
+        self.errors = []
+        self.stats = {}
+        self.file_sets = {}
+        self._users = None
+        self._groups = None
+
+    # -- path helpers ---------------------------------------------------------------------------------------
+    def host(self, path):
+        """The path to open for node path ``path``."""
+        if self.root in ("/", ""):
+            return path
+        return os.path.join(self.root, str(path).lstrip("/"))
+
+    def exists(self, path):
+        return os.path.exists(self.host(path))
+
+    def isdir(self, path):
+        return os.path.isdir(self.host(path))
+
+    def listdir(self, path):
+        try:
+            return sorted(os.listdir(self.host(path)))
+        except OSError:
+            return []
+
+    def realpath(self, path):
+        """Resolve symlinks inside ``root`` (for de-duplicating /lib vs /usr/lib); returns a node path."""
+        real = os.path.realpath(self.host(path))
+        if self.root in ("/", ""):
+            return real
+        root_real = os.path.realpath(self.root)
+        if real == root_real:
+            return "/"
+        if real.startswith(root_real + os.sep):
+            return "/" + real[len(root_real) + 1:]
+        return path
+
+    def read_text(self, path, record_error=True, limit=None):
+        """File text or ``None``; errors other than 'does not exist' are recorded."""
+        limit = self.max_text if limit is None else limit
+        try:
+            with open(self.host(path), "rb") as handle:
+                data = handle.read(limit + 1)
+        except (IOError, OSError) as exc:
+            if record_error and getattr(exc, "errno", None) not in (2, 20):
+                self.error(path, exc)
+            return None
+        if len(data) > limit:
+            self.error(path, "file larger than %d bytes; truncated" % limit)
+            data = data[:limit]
+        return data.decode("utf-8", "replace")
+
+    def read_bytes(self, path):
+        try:
+            with open(self.host(path), "rb") as handle:
+                return handle.read(self.max_text)
+        except (IOError, OSError):
+            return None
+
+    def error(self, path, exc):
+        msg = exc.strerror if hasattr(exc, "strerror") and exc.strerror else str(exc)
+        self.errors.append({"path": path, "error": msg})
+
+    # -- users / groups -------------------------------------------------------------------------------------
+    def _load_names(self, path):
+        names = {}
+        text = self.read_text(path, record_error=False)
+        if not text:
+            return names
+        for line in text.splitlines():
+            parts = line.split(":")
+            if len(parts) >= 3 and parts[2].isdigit():
+                names.setdefault(int(parts[2]), parts[0])
+        return names
+
+    def user_name(self, uid):
+        if self._users is None:
+            self._users = self._load_names("/etc/passwd")
+        if uid in self._users:
+            return self._users[uid]
+        if self.root in ("/", ""):
+            try:
+                import pwd
+                return pwd.getpwuid(uid).pw_name
+            except (ImportError, KeyError):
+                pass
+        return str(uid)
+
+    def group_name(self, gid):
+        if self._groups is None:
+            self._groups = self._load_names("/etc/group")
+        if gid in self._groups:
+            return self._groups[gid]
+        if self.root in ("/", ""):
+            try:
+                import grp
+                return grp.getgrgid(gid).gr_name
+            except (ImportError, KeyError):
+                pass
+        return str(gid)
+
+    # -- stat -----------------------------------------------------------------------------------------------
+    def stat(self, path):
+        """Record and return stat facts for node path ``path`` (symlinks are followed, as the kernel does)."""
+        if path is None:
+            return None
+        if path in self.stats:
+            return self.stats[path]
+        host = self.host(path)
+        info = {"exists": False}
+        try:
+            lst = os.lstat(host)
+        except OSError as exc:
+            if exc.errno not in (2, 20):
+                info["error"] = exc.strerror or str(exc)
+            self.stats[path] = info
+            return info
+        is_link = stat_mod.S_ISLNK(lst.st_mode)
+        try:
+            st = os.stat(host) if is_link else lst
+        except OSError as exc:
+            info.update({"exists": False, "link": True, "error": "dangling symlink: %s" % (exc.strerror or exc)})
+            self.stats[path] = info
+            return info
+        if stat_mod.S_ISDIR(st.st_mode):
+            kind = "directory"
+        elif stat_mod.S_ISREG(st.st_mode):
+            kind = "file"
+        elif stat_mod.S_ISSOCK(st.st_mode):
+            kind = "socket"
+        else:
+            kind = "other"
+        info = {
+            "exists": True,
+            "type": kind,
+            "mode": "%04o" % stat_mod.S_IMODE(st.st_mode),
+            "uid": st.st_uid,
+            "gid": st.st_gid,
+            "owner": self.user_name(st.st_uid),
+            "group": self.group_name(st.st_gid),
+            "size": st.st_size,
+            "link": is_link,
+        }
+        if is_link:
+            try:
+                info["link_target"] = os.readlink(host)
+            except OSError:
+                pass
+        self.stats[path] = info
+        return info
+
+    def add_set(self, name, paths, stat_them=True):
+        paths = [p for p in paths if p]
+        seen = []
+        for path in paths:
+            if path not in seen:
+                seen.append(path)
+        self.file_sets[name] = seen
+        if stat_them:
+            for path in seen:
+                self.stat(path)
+        return seen
+
+    def walk(self, top):
+        """``find top``: top itself, then every entry below it (sorted, symlinks not followed)."""
+        out = []
+        if not self.exists(top):
+            return out
+        out.append(top)
+        host_top = self.host(top)
+        for dirpath, dirnames, filenames in os.walk(host_top):
+            dirnames.sort()
+            rel = os.path.relpath(dirpath, host_top)
+            base = top if rel == "." else os.path.join(top, rel)
+            for name in dirnames + sorted(filenames):
+                out.append(os.path.join(base, name))
+        return out
+
+    # -- processes ------------------------------------------------------------------------------------------
+    def processes(self):
+        found = dict((name, []) for name in COMPONENT_BINARIES)
+        by_basename = {}
+        for comp, names in COMPONENT_BINARIES.items():
+            for name in names:
+                by_basename[name] = comp
+        own = os.getpid() if self.root in ("/", "") else None
+        for entry in self.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            pid = int(entry)
+            if pid == own:
+                continue
+            argv = parse_cmdline_bytes(self.read_bytes("/proc/%s/cmdline" % entry))
+            if not argv:
+                continue
+            comp = by_basename.get(os.path.basename(argv[0]))
+            if comp is None:
+                continue
+            proc = {"pid": pid, "argv": argv}
+            try:
+                proc["exe"] = os.readlink(self.host("/proc/%s/exe" % entry))
+            except OSError:
+                proc["exe"] = None
+            found[comp].append(proc)
+        for procs in found.values():
+            procs.sort(key=lambda p: p["pid"])
+        return found
+
+    def proc_path(self, path, procs):
+        """Find ``path`` on the host, else inside the mount namespace of one of ``procs`` (a container)."""
+        if not path:
+            return None, None
+        if self.exists(path):
+            return path, "host"
+        for proc in procs or []:
+            candidate = "/proc/%s/root%s" % (proc["pid"], path if path.startswith("/") else "/" + path)
+            if self.exists(candidate):
+                return candidate, "process_root"
+        return path, "missing"
+
+    # -- pieces ---------------------------------------------------------------------------------------------
+    def manifests(self):
+        files = {}
+        for name in self.listdir(MANIFEST_DIR):
+            path = os.path.join(MANIFEST_DIR, name)
+            if not name.endswith(MANIFEST_SUFFIXES) or self.isdir(path):
+                continue
+            text = self.read_text(path)
+            files[name] = {"path": path, "text": text, "readable": text is not None}
+            self.stat(path)
+        return {"dir": MANIFEST_DIR, "exists": self.isdir(MANIFEST_DIR), "files": files}
+
+    def manifest_path(self, manifests, component):
+        for suffix in MANIFEST_SUFFIXES:
+            name = component + suffix
+            if name in manifests["files"]:
+                return manifests["files"][name]["path"]
+        return os.path.join(MANIFEST_DIR, component + ".yaml")
+
+    def kubelet_service(self):
+        unit = None
+        seen_real = set()
+        for base in SYSTEMD_DIRS:
+            path = os.path.join(base, "kubelet.service")
+            if self.exists(path) and not self.isdir(path):
+                unit = path
+                break
+        dropins = {}
+        for base in SYSTEMD_DIRS:
+            ddir = os.path.join(base, "kubelet.service.d")
+            real_dir = self.realpath(ddir)
+            if real_dir in seen_real or not self.isdir(ddir):
+                continue
+            seen_real.add(real_dir)
+            for name in self.listdir(ddir):
+                if name.endswith(".conf") and name not in dropins:
+                    dropins[name] = os.path.join(ddir, name)
+        files = []
+        if unit:
+            files.append({"path": unit, "kind": "unit", "text": self.read_text(unit)})
+        for name in sorted(dropins):
+            files.append({"path": dropins[name], "kind": "dropin", "text": self.read_text(dropins[name])})
+        env_files = {}
+        for path in KUBELET_ENV_FILES:
+            text = self.read_text(path)
+            if text is not None:
+                env_files[path] = text
+        rebuilt = systemd_exec_argv([f["text"] for f in files], env_files)
+        # EnvironmentFile= entries the unit names but we did not read above
+        for path in rebuilt["missing_environment_files"]:
+            text = self.read_text(path)
+            if text is not None:
+                env_files[path] = text
+        if any(p not in KUBELET_ENV_FILES for p in env_files):
+            rebuilt = systemd_exec_argv([f["text"] for f in files], env_files)
+        return {
+            "unit": unit,
+            "files": files,
+            "env_files": env_files,
+            "exec_argv": rebuilt["argv"],
+            "missing_environment_files": rebuilt["missing_environment_files"],
+        }
+
+    def sysctl_values(self):
+        out = {}
+        for name in self.sysctls:
+            path = "/proc/sys/" + name.replace(".", "/")
+            text = self.read_text(path, record_error=False, limit=4096)
+            out[name] = None if text is None else " ".join(text.split())
+        return out
+
+    def kernel_modules(self):
+        text = self.read_text("/proc/modules", record_error=False)
+        if text is None:
+            return {"available": False, "loaded": [], "reason": "/proc/modules is not readable on this node"}
+        loaded = sorted(set(line.split()[0] for line in text.splitlines() if line.strip()))
+        return {"available": True, "loaded": loaded}
+
+    def encryption_providers(self, path):
+        """Names of the providers listed in an EncryptionConfiguration, in order (keys are not returned)."""
+        text = self.read_text(path) if path else None
+        if text is None:
+            return None
+        providers = []
+        try:
+            doc = json.loads(text)
+            for res in doc.get("resources", []) or []:
+                for prov in res.get("providers", []) or []:
+                    providers.extend(list(prov.keys()))
+            return providers
+        except (ValueError, AttributeError):
+            pass
+        in_providers = None
+        for line in text.splitlines():
+            if not line.strip() or line.strip().startswith("#"):
+                continue
+            indent = len(line) - len(line.lstrip(" "))
+            stripped = line.strip()
+            if re.match(r"^-?\s*providers:\s*$", stripped):
+                in_providers = indent
+                continue
+            if in_providers is not None:
+                if indent <= in_providers and not stripped.startswith("-"):
+                    in_providers = None
+                    continue
+                match = re.match(r"^-\s*([A-Za-z]+):", stripped)
+                if match and indent <= in_providers + 4:
+                    providers.append(match.group(1))
+        return providers
+
+    def version(self, manifests, procs):
+        components = {}
+        for comp in ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-proxy", "etcd"):
+            for name, info in sorted(manifests["files"].items()):
+                text = info.get("text") or ""
+                match = re.search(r"image:\s*[\"']?\S*/%s:(v?[0-9][^\s\"'@]*)" % re.escape(comp), text)
+                if match:
+                    components[comp] = {"version": match.group(1), "source": "manifest image %s" % info["path"]}
+                    break
+        if self.version_from_binaries and self.run_command is not None:
+            for comp in ("kubelet", "kube-apiserver"):
+                if comp in components:
+                    continue
+                binary = None
+                for proc in procs.get(comp, []):
+                    if proc.get("exe") and not proc["exe"].endswith(" (deleted)"):
+                        binary = proc["exe"]
+                        break
+                    if proc["argv"][0].startswith("/"):
+                        binary = proc["argv"][0]
+                        break
+                if binary is None and comp == "kubelet":
+                    for cand in ("/usr/bin/kubelet", "/usr/local/bin/kubelet"):
+                        if self.exists(cand):
+                            binary = cand
+                            break
+                if binary is None:
+                    continue
+                try:
+                    rc, out, err = self.run_command([binary, "--version"])
+                except Exception as exc:  # pylint: disable=broad-except
+                    self.error(binary, exc)
+                    continue
+                match = _VERSION_RE.search((out or "") + " " + (err or "")) if rc == 0 else None
+                if match:
+                    components[comp] = {"version": "v" + match.group(1), "source": "%s --version" % binary}
+        kube = None
+        source = None
+        for comp in ("kube-apiserver", "kubelet", "kube-controller-manager", "kube-scheduler", "kube-proxy"):
+            if comp in components:
+                match = _VERSION_RE.match(components[comp]["version"])
+                if match:
+                    kube = match.group(1)
+                    source = "%s: %s" % (comp, components[comp]["source"])
+                    break
+        return {"kubernetes": kube, "source": source, "components": components}
+
+    # -- main -----------------------------------------------------------------------------------------------
+    def collect(self):
+        started = time.time()
+        cpu_started = time.process_time() if hasattr(time, "process_time") else None
+        procs = self.processes()
+        manifests = self.manifests()
+
+        def running_args(comp):
+            plist = procs.get(comp) or []
+            return parse_argv(plist[0]["argv"]) if plist else None
+
+        def manifest_flag(comp, flag):
+            path = self.manifest_path(manifests, comp)
+            info = manifests["files"].get(os.path.basename(path))
+            if not info or not info.get("text"):
+                return None
+            match = re.search(r"--%s[= ]\s*[\"']?([^\s\"',\]]+)" % re.escape(flag), info["text"])
+            return match.group(1) if match else None
+
+        # static pod manifests the benchmark names
+        for comp in ("kube-apiserver", "kube-controller-manager", "kube-scheduler"):
+            self.add_set("manifest:%s" % comp, [self.manifest_path(manifests, comp)])
+        etcd_manifests = [info["path"] for name, info in sorted(manifests["files"].items()) if "etcd" in name]
+        self.add_set("manifest:etcd", etcd_manifests or [self.manifest_path(manifests, "etcd")])
+
+        # kubeconfigs
+        kubeconfigs = dict(KUBECONFIGS)
+        sched = running_args("kube-scheduler")
+        cm = running_args("kube-controller-manager")
+        if sched is not None and sched.get("kubeconfig"):
+            kubeconfigs["scheduler"] = sched.get("kubeconfig")
+        elif manifest_flag("kube-scheduler", "kubeconfig"):
+            kubeconfigs["scheduler"] = manifest_flag("kube-scheduler", "kubeconfig")
+        if cm is not None and cm.get("kubeconfig"):
+            kubeconfigs["controller-manager"] = cm.get("kubeconfig")
+        elif manifest_flag("kube-controller-manager", "kubeconfig"):
+            kubeconfigs["controller-manager"] = manifest_flag("kube-controller-manager", "kubeconfig")
+
+        # kubelet: running argv, systemd unit, config file, client CA
+        service = self.kubelet_service()
+        kubelet_run = running_args("kubelet")
+        kubelet_unit = parse_argv(service["exec_argv"]) if service["exec_argv"] else None
+        config_path, config_source = None, "default"
+        for source, parsed in (("argv", kubelet_run), ("unit", kubelet_unit)):
+            if parsed is not None and parsed.get("config"):
+                config_path, config_source = parsed.get("config"), source
+                break
+        if config_path is None:
+            config_path = KUBELET_DEFAULT_CONFIG
+        config_text = self.read_text(config_path)
+        config_dir = None
+        config_dropins = []
+        for parsed in (kubelet_run, kubelet_unit):
+            if parsed is not None and parsed.get("config-dir"):
+                config_dir = parsed.get("config-dir")
+                break
+        if config_dir:
+            for name in self.listdir(config_dir):
+                if name.endswith(".conf"):
+                    path = os.path.join(config_dir, name)
+                    config_dropins.append({"path": path, "text": self.read_text(path)})
+                    self.stat(path)
+        kubelet_kubeconfig = None
+        for parsed in (kubelet_run, kubelet_unit):
+            if parsed is not None and parsed.get("kubeconfig"):
+                kubelet_kubeconfig = parsed.get("kubeconfig")
+                break
+        kubelet_kubeconfig = kubelet_kubeconfig or KUBELET_DEFAULT_KUBECONFIG
+        kubeconfigs["kubelet"] = kubelet_kubeconfig
+        client_ca, client_ca_source = None, "default"
+        for source, parsed in (("argv", kubelet_run), ("unit", kubelet_unit)):
+            if parsed is not None and parsed.get("client-ca-file"):
+                client_ca, client_ca_source = parsed.get("client-ca-file"), source
+                break
+        if client_ca is None and config_text:
+            value = yaml_lookup(config_text, ("authentication", "x509", "clientCAFile"))
+            if isinstance(value, str) and value:
+                client_ca, client_ca_source = value, "config"
+        if client_ca is None:
+            client_ca = KUBELET_DEFAULT_CLIENT_CA
+        kubelet = {
+            "present": bool(procs["kubelet"]) or bool(service["unit"]) or config_text is not None,
+            "config": {
+                "path": config_path,
+                "source": config_source,
+                "exists": self.exists(config_path),
+                "text": config_text,
+                "config_dir": config_dir,
+                "dropins": config_dropins,
+            },
+            "service": service,
+            "kubeconfig": kubelet_kubeconfig,
+            "client_ca_file": {"path": client_ca, "source": client_ca_source},
+        }
+        self.add_set("kubelet_config", [config_path])
+        self.add_set("kubelet_service", [f["path"] for f in service["files"]])
+        self.add_set("kubelet_env_files", list(service["env_files"]))
+        self.add_set("kubelet_kubeconfig", [kubelet_kubeconfig])
+        self.add_set("kubelet_client_ca", [client_ca])
+
+        # kube-proxy: config and kubeconfig (host path, else inside its container)
+        proxy_run = running_args("kube-proxy")
+        proxy_config, proxy_config_via = None, None
+        proxy_config_text = None
+        if proxy_run is not None and proxy_run.get("config"):
+            proxy_config, proxy_config_via = self.proc_path(proxy_run.get("config"), procs["kube-proxy"])
+            proxy_config_text = self.read_text(proxy_config) if proxy_config_via != "missing" else None
+        proxy_kubeconfig, proxy_kc_source = None, None
+        if proxy_run is not None and proxy_run.get("kubeconfig"):
+            proxy_kubeconfig, proxy_kc_source = proxy_run.get("kubeconfig"), "argv"
+        elif proxy_config_text:
+            value = yaml_lookup(proxy_config_text, ("clientConnection", "kubeconfig"))
+            if isinstance(value, str) and value:
+                proxy_kubeconfig, proxy_kc_source = value, "config"
+        proxy_kc_path, proxy_kc_via = (None, None)
+        if proxy_kubeconfig:
+            proxy_kc_path, proxy_kc_via = self.proc_path(proxy_kubeconfig, procs["kube-proxy"])
+        kube_proxy = {
+            "present": bool(procs["kube-proxy"]),
+            "config": {"path": proxy_config, "via": proxy_config_via, "text": proxy_config_text},
+            "kubeconfig": {"path": proxy_kubeconfig, "source": proxy_kc_source, "stat_path": proxy_kc_path,
+                           "via": proxy_kc_via},
+        }
+        self.add_set("proxy_kubeconfig", [proxy_kc_path] if proxy_kc_path else [])
+        if proxy_kubeconfig:
+            kubeconfigs["kube-proxy"] = proxy_kubeconfig
+
+        for name, path in sorted(kubeconfigs.items()):
+            self.stat(path)
+        self.add_set("admin_kubeconfigs", [p for p in (kubeconfigs["admin"], kubeconfigs["super-admin"])
+                                           if self.exists(p)])
+        self.add_set("scheduler_kubeconfig", [kubeconfigs["scheduler"]])
+        self.add_set("controller_manager_kubeconfig", [kubeconfigs["controller-manager"]])
+
+        # PKI
+        pki_all = self.walk(PKI_DIR)
+        self.add_set("pki_all", pki_all)
+        self.add_set("pki_crt", [p for p in pki_all if p.endswith(".crt")])
+        self.add_set("pki_key", [p for p in pki_all if p.endswith(".key")])
+        pki = {
+            "dir": PKI_DIR,
+            "exists": self.isdir(PKI_DIR),
+            "files": [os.path.relpath(p, PKI_DIR) for p in pki_all[1:] if self.stats.get(p, {}).get("type") != "directory"],
+        }
+
+        # CNI configuration (the kubelet's --cni-conf-dir if given, as kube-bench does) and IPAM state
+        cni_dirs = list(CNI_DIRS)
+        for parsed in (kubelet_run, kubelet_unit):
+            if parsed is not None and parsed.get("cni-conf-dir") and parsed.get("cni-conf-dir") not in cni_dirs:
+                cni_dirs.insert(0, parsed.get("cni-conf-dir"))
+        cni_files = []
+        for cdir in cni_dirs:
+            cni_files.extend(self.walk(cdir)[1:])
+        cni_files.extend(p for p in self.walk(CNI_STATE_DIR)[1:] if not self.isdir(p))
+        self.add_set("cni", cni_files)
+
+        # etcd data directory: running argv, then the manifest, then the default
+        etcd_run = running_args("etcd")
+        data_dir, data_dir_source = None, "default"
+        if etcd_run is not None and etcd_run.get("data-dir"):
+            data_dir, data_dir_source = etcd_run.get("data-dir"), "argv"
+        elif manifest_flag("etcd", "data-dir"):
+            data_dir, data_dir_source = manifest_flag("etcd", "data-dir"), "manifest"
+        else:
+            data_dir = ETCD_DEFAULT_DATA_DIR
+        etcd = {"data_dir": data_dir, "data_dir_source": data_dir_source}
+        self.add_set("etcd_data_dir", [data_dir])
+
+        # encryption provider config (only the provider names leave the node)
+        api_run = running_args("kube-apiserver")
+        enc_path = None
+        if api_run is not None and api_run.get("encryption-provider-config"):
+            enc_path = api_run.get("encryption-provider-config")
+        elif manifest_flag("kube-apiserver", "encryption-provider-config"):
+            enc_path = manifest_flag("kube-apiserver", "encryption-provider-config")
+        encryption = {"path": enc_path, "providers": None}
+        if enc_path:
+            read_path, _via = self.proc_path(enc_path, procs["kube-apiserver"])
+            encryption["providers"] = self.encryption_providers(read_path)
+            self.stat(enc_path)
+
+        # containerd
+        ctr_run = running_args("containerd")
+        ctr_config = CONTAINERD_DEFAULT_CONFIG
+        if ctr_run is not None and (ctr_run.get("config") or ctr_run.get("c")):
+            ctr_config = ctr_run.get("config") or ctr_run.get("c")
+        containerd = {
+            "present": bool(procs["containerd"]) or self.exists(ctr_config),
+            "config_path": ctr_config,
+            "config_text": self.read_text(ctr_config),
+            "socket": CONTAINERD_SOCKET,
+        }
+        self.add_set("containerd", [ctr_config, CONTAINERD_SOCKET])
+
+        for path in self.extra_paths:
+            self.stat(path)
+
+        facts = {
+            "schema_version": SCHEMA_VERSION,
+            "hostname": self.hostname(),
+            "processes": procs,
+            "manifests": manifests,
+            "kubelet": kubelet,
+            "kube_proxy": kube_proxy,
+            "etcd": etcd,
+            "kubeconfigs": kubeconfigs,
+            "pki": pki,
+            "cni": {"dirs": cni_dirs, "files": cni_files},
+            "encryption": encryption,
+            "containerd": containerd,
+            "sysctls": self.sysctl_values(),
+            "modules": self.kernel_modules(),
+            "version": self.version(manifests, procs),
+            "file_sets": self.file_sets,
+            "stats": self.stats,
+        }
+        facts["collector"] = {
+            "root": self.root,
+            "errors": self.errors,
+            "wall_seconds": round(time.time() - started, 4),
+            "cpu_seconds": round(time.process_time() - cpu_started, 4) if cpu_started is not None else None,
+        }
+        return facts
+
+    def hostname(self):
+        text = self.read_text("/etc/hostname", record_error=False) if self.root not in ("/", "") else None
+        if text and text.strip():
+            return text.strip()
+        return socket.gethostname()
+
+
+def collect(root="/", run_command=None, sysctls=None, extra_paths=None, version_from_binaries=True):
+    """Collect the node facts; see :class:`Collector`."""
+    return Collector(root=root, run_command=run_command, sysctls=sysctls, extra_paths=extra_paths,
+                     version_from_binaries=version_from_binaries).collect()
+
+
+def yaml_lookup(text, keys):
+    """Look up a nested scalar in a simple block-style YAML (or JSON) document without PyYAML.
+
+    Enough for the few values the collector needs on the target (kubelet ``authentication.x509.clientCAFile``,
+    kube-proxy ``clientConnection.kubeconfig``); the controller re-parses everything with PyYAML. Returns the
+    scalar as a string (quotes removed), or ``None``.
+    """
+    if not text:
+        return None
+    try:
+        doc = json.loads(text)
+        for key in keys:
+            doc = doc[key]
+        return doc if isinstance(doc, (str, int, float, bool)) else None
+    except (ValueError, KeyError, TypeError, IndexError):
+        pass
+    keys = list(keys)
+    depth = 0
+    parent_indent = -1
+    want_indent = None
+    for raw in text.splitlines():
+        if raw.strip() in ("---", "...") and depth > 0:
+            return None
+        line = raw.split(" #")[0].rstrip() if " #" in raw else raw.rstrip()
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        indent = len(line) - len(line.lstrip(" "))
+        if indent <= parent_indent:
+            return None
+        if want_indent is not None and indent != want_indent:
+            if indent < want_indent:
+                return None
+            continue
+        match = re.match(r"^\s*([\"']?)([A-Za-z0-9_.\-]+)\1\s*:(?:\s+(.*))?$", line)
+        if not match:
+            continue
+        key, value = match.group(2), (match.group(3) or "").strip()
+        if key != keys[depth]:
+            want_indent = indent
+            continue
+        if depth == len(keys) - 1:
+            if value[:1] in ("\"", "'") and value[-1:] == value[:1] and len(value) >= 2:
+                value = value[1:-1]
+            return value if value not in ("", "~", "null") else None
+        depth += 1
+        parent_indent = indent
+        want_indent = None
+    return None

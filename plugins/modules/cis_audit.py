@@ -1,0 +1,202 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: secure_cluster.k8s maintainers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: cis_audit
+short_description: Judge a Kubernetes node against the CIS Kubernetes Benchmark in one round trip
+version_added: 0.1.0
+author:
+  - secure_cluster.k8s maintainers (@secure-cluster)
+description:
+  - Runs M(secure_cluster.k8s.node_facts) once on the target (read-only), then evaluates every recommendation of
+    the CIS Kubernetes Benchmark catalog kept as data in this collection (C(catalog/cis_kubernetes_v1.12.yml))
+    on the controller, and returns one result per recommendation.
+  - Verdicts follow kube-bench, so a report agrees with kube-bench on the same node. C(PASS); C(FAIL) for a
+    failing scored check; C(WARN) for a failing unscored check, a manual recommendation, or one that cannot be
+    judged on this node; C(INFO) for an explicitly selected recommendation whose target is not on this node;
+    C(WAIVED) for a failure covered by a waiver. An expired waiver counts as C(FAIL).
+  - Both the running state (the process's command line) and the configured state (static pod manifest, or the
+    command line the kubelet's systemd unit starts) are judged; when they differ the result says so (drift).
+  - Only recommendations whose target (master, etcd, controlplane, node, policies) is present on the node are
+    reported, unless O(targets) or O(ids) says otherwise.
+  - This is an action plugin; the evaluation needs PyYAML on the controller, nothing but Python on the target.
+options:
+  benchmark:
+    description: Benchmark version; selects C(catalog/cis_kubernetes_v<version>.yml) of this collection.
+    type: str
+    default: cis-1.12
+  catalog:
+    description: Path to a catalog file on the controller, instead of the collection's catalog for O(benchmark).
+    type: path
+  level:
+    description:
+      - CIS profile level. V(1) reports level 1 recommendations only, V(2) reports level 1 and level 2
+        (everything kube-bench reports).
+    type: int
+    choices: [1, 2]
+    default: 2
+  ids:
+    description:
+      - Report only these recommendations. A section id (V(1.2)) selects every recommendation in it.
+      - A selected recommendation whose target is not on this node is reported as C(INFO).
+    type: list
+    elements: str
+    default: []
+  skip_ids:
+    description: Recommendations or sections not to report.
+    type: list
+    elements: str
+    default: []
+  targets:
+    description:
+      - kube-bench targets to judge (V(master), V(etcd), V(controlplane), V(node), V(policies)).
+      - By default they are detected from the node (a node with a kubelet is V(node), with an API server
+        V(master), V(controlplane) and V(policies), with etcd V(etcd)).
+    type: list
+    elements: str
+  include_policies:
+    description:
+      - Whether to report the section 5 policy recommendations on control-plane nodes when O(targets) is not
+        given. They are judged on the cluster's API objects, so a node audit reports them as C(WARN).
+    type: bool
+    default: true
+  waivers:
+    description:
+      - Accepted deviations. Each is a dict with C(id) (a recommendation or section id), C(reason),
+        C(expires) (V(YYYY-MM-DD), valid through that day; omit for no expiry) and optionally C(hosts)
+        (inventory host names or shell patterns it applies to).
+      - A waiver for an unknown id, or without reason, or with an invalid date is ignored with a message in
+        RV(cis.messages).
+    type: list
+    elements: raw
+    default: []
+  today:
+    description: The date waivers are compared with (V(YYYY-MM-DD)); defaults to the controller's date.
+    type: str
+  report_dir:
+    description:
+      - Directory on the controller to write C(<host>.json) (kube-bench JSON shape) and C(<host>.junit.xml) to.
+      - Not written when omitted.
+    type: path
+  fail_on:
+    description:
+      - Fail the host when it has more than O(max_failures) failures. V(any) counts every C(FAIL), V(scored)
+        only scored ones (and expired waivers), V(none) never fails.
+    type: str
+    choices: [any, scored, none]
+    default: none
+  max_failures:
+    description: Number of failures allowed by O(fail_on).
+    type: int
+    default: 0
+  sysctls:
+    description: Kernel parameters for M(secure_cluster.k8s.node_facts) to read instead of its default list.
+    type: list
+    elements: str
+attributes:
+  action:
+    support: full
+    description: Runs on the controller apart from one read-only module call on the target.
+  async:
+    support: none
+    description: Not supported.
+  check_mode:
+    support: full
+    description: Read-only; behaves the same in check mode.
+  diff_mode:
+    support: none
+    description: Nothing is changed.
+  platform:
+    support: full
+    platforms: posix
+    description: Targets are Linux Kubernetes nodes.
+seealso:
+  - module: secure_cluster.k8s.node_facts
+  - name: kube-bench
+    description: The scanner whose verdict semantics this audit follows.
+    link: https://github.com/aquasecurity/kube-bench
+"""
+
+EXAMPLES = r"""
+- name: Audit every node against CIS Kubernetes Benchmark v1.12, level 1
+  secure_cluster.k8s.cis_audit:
+    level: 1
+    report_dir: "{{ playbook_dir }}/reports"
+    waivers:
+      - id: "1.2.5"
+        reason: Kubelet serving certificates are not signed by the cluster CA yet (ticket SEC-123)
+        expires: "2026-09-30"
+  become: true
+  register: audit
+
+- name: Only the API server and kubelet recommendations, failing on any scored failure
+  secure_cluster.k8s.cis_audit:
+    ids: ["1.2", "4.2"]
+    fail_on: scored
+  become: true
+"""
+
+RETURN = r"""
+cis:
+  description: The evaluation of this host.
+  returned: success
+  type: dict
+  contains:
+    host:
+      description: Inventory host name.
+      type: str
+    benchmark:
+      description: C(id), C(name), C(version), C(targets) and C(sections) of the catalog used.
+      type: dict
+    node:
+      description: C(hostname), C(kubernetes_version), C(detected_targets) and the C(targets) judged.
+      type: dict
+    level:
+      description: The level reported.
+      type: int
+    controls:
+      description:
+        - One result per recommendation, in id order, with C(id), C(section), C(title), C(level), C(type)
+          (automated or manual), C(automated), C(scored), C(target), C(status), C(expected), C(actual)
+          (C(running) and C(configured)), C(sources), C(drift), C(reason), C(remediation), C(remediated_by)
+          (C(role) and C(var) of this collection, or null), C(waiver) and, when waived or failed by an expired
+          waiver, C(underlying_status).
+      type: list
+      elements: dict
+    totals:
+      description: Counts by status (C(pass), C(fail), C(warn), C(info), C(waived)) and C(total).
+      type: dict
+    failed:
+      description: Ids with status C(FAIL).
+      type: list
+      elements: str
+    drift:
+      description: Ids whose configured and running states differ.
+      type: list
+      elements: str
+    messages:
+      description: Notes about the node or the input (unknown waiver ids, unparsable manifests, ...).
+      type: list
+      elements: str
+collector:
+  description: Timing (C(wall_seconds), C(cpu_seconds)) and non-fatal C(errors) of the fact collection.
+  returned: success
+  type: dict
+report_files:
+  description: Paths of the reports written (C(json), C(junit)) when O(report_dir) is set.
+  returned: when report_dir is set
+  type: dict
+gate:
+  description: C(passed) and C(msg) of the O(fail_on) threshold.
+  returned: success
+  type: dict
+msg:
+  description: One-line summary.
+  returned: always
+  type: str
+"""

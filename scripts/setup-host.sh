@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Prepare a Debian/Ubuntu host (as root) for `make test` / `make demo`: OS packages and podman's settings.
+# Idempotent; the slow parts (apt) run only when something is missing.
+set -euo pipefail
+
+PKGS=(podman runc conmon netavark aardvark-dns iptables slirp4netns catatonit uidmap debootstrap
+      ca-certificates tar openssl openssh-client shellcheck python3 python3-venv make git rsync)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup-host: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# podman here needs runc (crun fails on hybrid cgroups) and ulimits within the host's hard limits:
+# the host has no CAP_SYS_RESOURCE, so podman's default nofile=1048576 cannot be set.
+conf=/etc/containers/containers.conf
+if ! grep -qs '^runtime = "runc"' "$conf"; then
+  hn=$(ulimit -Hn); hu=$(ulimit -Hu)
+  [ "$hn" = unlimited ] && hn=1048576
+  [ "$hu" = unlimited ] && hu=65536
+  ((hn > 20000)) && hn=20000
+  ((hu > 20000)) && hu=20000
+  mkdir -p /etc/containers
+  cat > "$conf" <<EOC
+# Written by secure_cluster.k8s scripts/setup-host.sh for the podman test nodes.
+[containers]
+default_ulimits = [
+  "nofile=$hn:$hn",
+  "nproc=$hu:$hu",
+]
+
+[network]
+network_backend = "netavark"
+
+[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+EOC
+  echo "setup-host: wrote $conf"
+fi

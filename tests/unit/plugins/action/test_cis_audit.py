@@ -1,0 +1,140 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from unittest.mock import MagicMock
+
+import pytest
+
+from ansible.errors import AnsibleActionFail
+
+from ansible_collections.secure_cluster.k8s.plugins.action import cis_audit
+from ansible_collections.secure_cluster.k8s.plugins.module_utils.node_facts_collect import collect
+from ansible_collections.secure_cluster.k8s.tests.unit.plugins.module_utils import kubeadm_node
+
+
+def make_action(args, check_mode=False):
+    task = MagicMock()
+    task.args = args
+    task.async_val = 0
+    task.check_mode = check_mode
+    task.action = "secure_cluster.k8s.cis_audit"
+    connection = MagicMock()
+    play_context = MagicMock()
+    play_context.check_mode = check_mode
+    action = cis_audit.ActionModule(task, connection, play_context, loader=None, templar=None,
+                                    shared_loader_obj=None)
+    return action
+
+
+@pytest.fixture
+def kubeadm_facts(tmp_path):
+    root = tmp_path / "node"
+    kubeadm_node.build_node(root)
+    return collect(root=str(root))
+
+
+def run_action(args, facts_result, check_mode=False, host="cp1"):
+    action = make_action(args, check_mode)
+    action._execute_module = MagicMock(return_value=facts_result)
+    result = action.run(task_vars={"inventory_hostname": host})
+    return action, result
+
+
+def test_one_module_call_and_evaluation(kubeadm_facts):
+    action, result = run_action({"today": "2026-06-01"}, {"changed": False, "node_facts": kubeadm_facts})
+    assert action._execute_module.call_count == 1
+    kwargs = action._execute_module.call_args.kwargs
+    assert kwargs["module_name"] == "secure_cluster.k8s.node_facts"
+    assert kwargs["module_args"] == {}
+    assert result["changed"] is False
+    assert not result.get("failed")
+    cis = result["cis"]
+    assert cis["host"] == "cp1"
+    assert cis["totals"]["total"] == 131 and cis["totals"]["fail"] == 12
+    assert "1.2.15" in cis["failed"]
+    assert result["msg"].startswith("cp1: ")
+    assert "failing: 1.1.12" in result["msg"]
+    assert result["gate"]["passed"] is True
+
+
+def test_check_mode_is_supported(kubeadm_facts):
+    _action, result = run_action({}, {"node_facts": kubeadm_facts}, check_mode=True)
+    assert not result.get("failed") and not result.get("skipped")
+
+
+def test_level_ids_and_waivers_are_passed(kubeadm_facts):
+    args = {"level": 1, "ids": ["1.2"], "today": "2026-06-01",
+            "waivers": [{"id": "1.2.5", "reason": "serving certs pending", "expires": "2026-12-31"}],
+            "sysctls": ["net.ipv4.ip_forward"]}
+    action, result = run_action(args, {"node_facts": kubeadm_facts})
+    assert action._execute_module.call_args.kwargs["module_args"] == {"sysctls": ["net.ipv4.ip_forward"]}
+    controls = dict((c["id"], c) for c in result["cis"]["controls"])
+    assert set(c.split(".")[1] for c in controls) == {"2"}
+    assert controls["1.2.5"]["status"] == "WAIVED"
+
+
+def test_reports_written(kubeadm_facts, tmp_path):
+    report_dir = tmp_path / "reports"
+    _action, result = run_action({"report_dir": str(report_dir)}, {"node_facts": kubeadm_facts}, host="cp/1")
+    files = result["report_files"]
+    assert files["json"].endswith("cp_1.json")
+    data = json.loads((report_dir / "cp_1.json").read_text())
+    assert [c["node_type"] for c in data["Controls"]] == ["master", "etcd", "controlplane", "node", "policies"]
+    assert data["Totals"]["total_fail"] == 12
+    suite = ET.parse(str(report_dir / "cp_1.junit.xml")).getroot()
+    assert suite.get("tests") == "131" and suite.get("failures") == "12"
+
+
+def test_gate_fails_host(kubeadm_facts):
+    _action, result = run_action({"fail_on": "scored", "max_failures": 3}, {"node_facts": kubeadm_facts})
+    assert result["failed"] is True
+    assert result["gate"]["passed"] is False
+    assert "more than the 3 allowed" in result["msg"]
+    _action, result = run_action({"fail_on": "any", "max_failures": 50}, {"node_facts": kubeadm_facts})
+    assert not result.get("failed")
+
+
+def test_module_failure_is_reported(kubeadm_facts):
+    _action, result = run_action({}, {"failed": True, "msg": "MODULE FAILURE: python not found"})
+    assert result["failed"] is True
+    assert "python not found" in result["msg"]
+
+
+def test_bad_catalog(tmp_path, kubeadm_facts):
+    bad = tmp_path / "bad.yml"
+    bad.write_text("controls: [")
+    _action, result = run_action({"catalog": str(bad)}, {"node_facts": kubeadm_facts})
+    assert result["failed"] is True and "not valid YAML" in result["msg"]
+    _action, result = run_action({"benchmark": "cis-0.1"}, {"node_facts": kubeadm_facts})
+    assert result["failed"] is True and "cannot read CIS catalog" in result["msg"]
+    _action, result = run_action({"benchmark": "bogus"}, {"node_facts": kubeadm_facts})
+    assert result["failed"] is True and "cis-1.12" in result["msg"]
+    empty = tmp_path / "empty.yml"
+    empty.write_text("controls: []\n")
+    _action, result = run_action({"catalog": str(empty)}, {"node_facts": kubeadm_facts})
+    assert result["failed"] is True and "not usable" in result["msg"]
+
+
+def test_invalid_option():
+    action = make_action({"levle": 2})
+    action._execute_module = MagicMock()
+    with pytest.raises(AnsibleActionFail):
+        action.run(task_vars={})
+    action._execute_module.assert_not_called()
+
+
+def test_node_without_kubernetes(tmp_path):
+    facts = collect(root=str(tmp_path))
+    _action, result = run_action({}, {"node_facts": facts})
+    assert not result.get("failed")
+    assert result["cis"]["controls"] == []
+    assert any("no Kubernetes component" in m for m in result["cis"]["messages"])
+
+
+def test_default_catalog_path():
+    path = cis_audit.catalog_path("cis-1.12")
+    assert path.endswith("catalog/cis_kubernetes_v1.12.yml")
+    assert cis_audit.load_catalog(path)["benchmark"]["id"] == "cis-1.12"
