@@ -15,7 +15,7 @@ tests/testbed/nodes.sh inventory "$NET" "${NODES[@]}" > "$INV"
 
 export ANSIBLE_STDOUT_CALLBACK=${ANSIBLE_STDOUT_CALLBACK:-default}
 echo "== joining the worker to the control plane (what kubeadm join does)"
-ansible-playbook -i "$INV" tests/testbed/playbooks/join-workers.yml
+ansible-playbook -i "$INV" extensions/molecule/shared/join-workers.yml
 
 echo "== reading every node with one module call each"
 ansible-playbook -i "$INV" playbooks/node_report.yml

@@ -884,7 +884,7 @@ _VERSION_RE = re.compile(r"^v?(\d+)\.(\d+)(?:\.\d+)?(?:[-+][0-9A-Za-z.+-]*)?$")
 
 
 def _key(minor_str):
-    major, _, min_ = minor_str.partition(".")
+    major, dummy, min_ = minor_str.partition(".")
     return (int(major), int(min_))
 
 

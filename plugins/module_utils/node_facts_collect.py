@@ -97,6 +97,8 @@ DEFAULT_SYSCTLS = (
 
 MAX_TEXT = 1024 * 1024
 _VERSION_RE = re.compile(r"v?(\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]*)?)")
+# what `kubelet --version` / `kube-apiserver --version` print; an interpreter's --version must not match
+_BINARY_VERSION_RE = re.compile(r"Kubernetes v(\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]*)?)")
 
 
 class Collector(object):
@@ -453,29 +455,26 @@ class Collector(object):
             for comp in ("kubelet", "kube-apiserver"):
                 if comp in components:
                     continue
-                binary = None
+                # the running binary first (exe, else an absolute argv[0]); exe is an interpreter when the
+                # component is a wrapper script, so every candidate is tried until one reports a version
+                candidates = []
                 for proc in procs.get(comp, []):
                     if proc.get("exe") and not proc["exe"].endswith(" (deleted)"):
-                        binary = proc["exe"]
+                        candidates.append(proc["exe"])
+                    if proc["argv"] and proc["argv"][0].startswith("/"):
+                        candidates.append(proc["argv"][0])
+                if comp == "kubelet":
+                    candidates.extend(c for c in ("/usr/bin/kubelet", "/usr/local/bin/kubelet") if self.exists(c))
+                for binary in dict.fromkeys(candidates):
+                    try:
+                        rc, out, err = self.run_command([binary, "--version"])
+                    except Exception as exc:  # pylint: disable=broad-except
+                        self.error(binary, exc)
+                        continue
+                    match = _BINARY_VERSION_RE.search((out or "") + " " + (err or "")) if rc == 0 else None
+                    if match:
+                        components[comp] = {"version": "v" + match.group(1), "source": "%s --version" % binary}
                         break
-                    if proc["argv"][0].startswith("/"):
-                        binary = proc["argv"][0]
-                        break
-                if binary is None and comp == "kubelet":
-                    for cand in ("/usr/bin/kubelet", "/usr/local/bin/kubelet"):
-                        if self.exists(cand):
-                            binary = cand
-                            break
-                if binary is None:
-                    continue
-                try:
-                    rc, out, err = self.run_command([binary, "--version"])
-                except Exception as exc:  # pylint: disable=broad-except
-                    self.error(binary, exc)
-                    continue
-                match = _VERSION_RE.search((out or "") + " " + (err or "")) if rc == 0 else None
-                if match:
-                    components[comp] = {"version": "v" + match.group(1), "source": "%s --version" % binary}
         kube = None
         source = None
         for comp in ("kube-apiserver", "kubelet", "kube-controller-manager", "kube-scheduler", "kube-proxy"):

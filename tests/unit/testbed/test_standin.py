@@ -33,8 +33,6 @@ BIN = {"kube-apiserver": os.path.join(NODE, "usr", "local", "bin", "kube-apiserv
        "kube-proxy": os.path.join(NODE, "usr", "local", "bin", "kube-proxy"),
        "kubelet": os.path.join(NODE, "usr", "bin", "kubelet")}
 
-pytestmark = pytest.mark.skipif(subprocess.run(["openssl", "version"], capture_output=True).returncode != 0,
-                                reason="needs the openssl CLI")
 
 FAKE_FLAGS = '''
 SUPPORTED_MINORS = ("1.28", "1.29", "1.30", "1.31", "1.32", "1.33", "1.34", "1.35")
@@ -171,7 +169,7 @@ def free_port():
 
 def run(component, args, env, timeout=30):
     proc = subprocess.run([sys.executable, BIN[component], *args], env=env, capture_output=True, text=True,
-                          timeout=timeout)
+                          timeout=timeout, check=False)
     return proc.returncode, proc.stdout, proc.stderr
 
 
@@ -212,7 +210,7 @@ def serving(component, args, env, ports, timeout=20):
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-        _, err = proc.communicate()
+        dummy, err = proc.communicate()
         running.stderr = err
     assert proc.returncode == 0, f"{component} did not exit 0 on SIGTERM ({proc.returncode}):\n{running.stderr}"
 
@@ -295,12 +293,12 @@ def load_standin():
 def test_version_flag(env):
     rc, out, err = run("kube-apiserver", ["--version"], env)
     assert rc == 0 and out.strip() == "Kubernetes v1.33.5"
-    rc, out, _ = run("kubelet", ["--version=raw"], env)
+    rc, out, dummy = run("kubelet", ["--version=raw"], env)
     assert rc == 0 and json.loads(out)["gitVersion"] == "v1.33.5"
 
 
 def test_unknown_flag_is_fatal_with_pflag_message(env):
-    rc, _, err = run("kube-apiserver", ["--insecure-port=0"], env)
+    rc, dummy, err = run("kube-apiserver", ["--insecure-port=0"], env)
     assert rc == 1
     assert err.startswith("Error: unknown flag: --insecure-port\n")
     assert "Usage:\n  kube-apiserver [flags]" in err
@@ -308,7 +306,7 @@ def test_unknown_flag_is_fatal_with_pflag_message(env):
 
 
 def test_kubelet_unknown_flag_is_logged_like_the_kubelet(env):
-    rc, _, err = run("kubelet", ["--network-plugin=cni"], env)
+    rc, dummy, err = run("kubelet", ["--network-plugin=cni"], env)
     assert rc == 1
     assert '"command failed" err="failed to parse kubelet flag: unknown flag: --network-plugin"' in err
 
@@ -325,13 +323,13 @@ def test_kubelet_unknown_flag_is_logged_like_the_kubelet(env):
     ("--secure-port", "flag needs an argument: --secure-port"),
 ])
 def test_bad_typed_values(env, arg, message):
-    rc, _, err = run("kube-apiserver", [arg], env)
+    rc, dummy, err = run("kube-apiserver", [arg], env)
     assert rc == 1
     assert message in err
 
 
 def test_bool_flag_does_not_consume_the_next_argument(env):
-    rc, _, err = run("kube-apiserver", ["--anonymous-auth", "false"], env)
+    rc, dummy, err = run("kube-apiserver", ["--anonymous-auth", "false"], env)
     assert rc == 1
     assert 'Error: "kube-apiserver" does not take any arguments, got ["false"]' in err
 
@@ -360,7 +358,7 @@ def test_flag_parser_semantics():
 def test_missing_file_exits_with_open_error(env, pki, tmp_path):
     args = apiserver_args(pki, free_port())
     args = [a for a in args if not a.startswith("--tls-cert-file")] + [f"--tls-cert-file={tmp_path}/nope.crt"]
-    rc, _, err = run("kube-apiserver", args, env)
+    rc, dummy, err = run("kube-apiserver", args, env)
     assert rc == 1
     assert f'"command failed" err="unable to load server certificate: open {tmp_path}/nope.crt: no such file or ' \
            'directory"' in err
@@ -369,7 +367,7 @@ def test_missing_file_exits_with_open_error(env, pki, tmp_path):
 def test_file_outside_the_pod_mounts_is_invisible(env, pki, tmp_path):
     mounts = [{"mountPath": "/somewhere/else", "hostPath": str(tmp_path), "readOnly": True}]
     env = dict(env, TESTBED_MOUNTS=json.dumps(mounts))
-    rc, _, err = run("kube-apiserver", apiserver_args(pki, free_port()), env)
+    rc, dummy, err = run("kube-apiserver", apiserver_args(pki, free_port()), env)
     assert rc == 1
     assert f"open {pki.sa_key}: no such file or directory" in err
 
@@ -387,7 +385,7 @@ def test_files_inside_mounts_are_found_through_the_mount(env, pki, tmp_path):
 def test_cert_and_key_must_match(env, pki):
     args = [a for a in apiserver_args(pki, free_port()) if not a.startswith("--tls-private-key-file")]
     args.append(f"--tls-private-key-file={pki.admin[1]}")
-    rc, _, err = run("kube-apiserver", args, env)
+    rc, dummy, err = run("kube-apiserver", args, env)
     assert rc == 1
     assert "unable to load server certificate: tls: private key does not match public key" in err
 
@@ -395,13 +393,13 @@ def test_cert_and_key_must_match(env, pki):
 def test_ca_file_must_parse(env, pki, tmp_path):
     bogus = write(tmp_path, "ca.crt", "not a certificate\n")
     args = [a for a in apiserver_args(pki, free_port()) if not a.startswith("--client-ca-file")]
-    rc, _, err = run("kube-apiserver", args + [f"--client-ca-file={bogus}"], env)
+    rc, dummy, err = run("kube-apiserver", args + [f"--client-ca-file={bogus}"], env)
     assert rc == 1
     assert "unable to load client CA provider: data does not contain any valid RSA or ECDSA certificates" in err
 
 
 def test_required_apiserver_flags(env):
-    rc, _, err = run("kube-apiserver", [], env)
+    rc, dummy, err = run("kube-apiserver", [], env)
     assert rc == 1
     assert "--etcd-servers must be specified" in err
     assert "service-account-issuer is a required flag" in err
@@ -416,23 +414,23 @@ POLICY = "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: {level}\n"
 
 def test_audit_policy_level_is_validated(env, pki, tmp_path):
     policy = write(tmp_path, "audit.yaml", POLICY.format(level="Everything"))
-    rc, _, err = run("kube-apiserver", apiserver_args(pki, free_port(), extra=[f"--audit-policy-file={policy}"]),
-                     env)
+    rc, dummy, err = run("kube-apiserver", apiserver_args(pki, free_port(), extra=[f"--audit-policy-file={policy}"]),
+                         env)
     assert rc == 1
     assert 'rules[0].level: Unsupported value: \\"Everything\\"' in err
 
 
 def test_audit_policy_without_rules_is_rejected(env, pki, tmp_path):
     policy = write(tmp_path, "audit.yaml", "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules: []\n")
-    rc, _, err = run("kube-apiserver", apiserver_args(pki, free_port(), extra=[f"--audit-policy-file={policy}"]),
-                     env)
+    rc, dummy, err = run("kube-apiserver", apiserver_args(pki, free_port(), extra=[f"--audit-policy-file={policy}"]),
+                         env)
     assert rc == 1 and "loaded illegal policy with 0 rules" in err
 
 
 def test_audit_policy_old_api_version_is_rejected(env, pki, tmp_path):
     policy = write(tmp_path, "audit.yaml", "apiVersion: audit.k8s.io/v1beta1\nkind: Policy\nrules:\n- level: None\n")
-    rc, _, err = run("kube-apiserver", apiserver_args(pki, free_port(), extra=[f"--audit-policy-file={policy}"]),
-                     env)
+    rc, dummy, err = run("kube-apiserver", apiserver_args(pki, free_port(), extra=[f"--audit-policy-file={policy}"]),
+                         env)
     assert rc == 1 and 'no kind \\"Policy\\" is registered for version \\"audit.k8s.io/v1beta1\\"' in err
 
 
@@ -463,9 +461,9 @@ def test_audit_log_outside_mounts_or_read_only_fails(env, pki, tmp_path):
               {"mountPath": "/var/log/kubernetes/audit", "hostPath": str(tmp_path), "readOnly": True}]
     env = dict(env, TESTBED_MOUNTS=json.dumps(mounts))
     base = [a.replace(pki.dir, "/etc/kubernetes/pki") for a in apiserver_args(pki, free_port())]
-    rc, _, err = run("kube-apiserver", base + ["--audit-log-path=/var/log/other/audit.log"], env)
+    rc, dummy, err = run("kube-apiserver", base + ["--audit-log-path=/var/log/other/audit.log"], env)
     assert rc == 1 and "is not inside any hostPath mount of the pod" in err
-    rc, _, err = run("kube-apiserver", base + ["--audit-log-path=/var/log/kubernetes/audit/audit.log"], env)
+    rc, dummy, err = run("kube-apiserver", base + ["--audit-log-path=/var/log/kubernetes/audit/audit.log"], env)
     assert rc == 1 and "ensureLogFile: open /var/log/kubernetes/audit/audit.log: read-only file system" in err
 
 
@@ -485,7 +483,7 @@ resources:
 ])
 def test_encryption_config_key_lengths(env, pki, tmp_path, provider, raw, message):
     cfg = write(tmp_path, "enc.yaml", ENC.format(provider=provider, secret=base64.b64encode(raw).decode()))
-    rc, _, err = run("kube-apiserver", apiserver_args(pki, free_port(), extra=[
+    rc, dummy, err = run("kube-apiserver", apiserver_args(pki, free_port(), extra=[
         f"--encryption-provider-config={cfg}"]), env)
     assert rc == 1
     assert "error while parsing file:" in err and message in err
@@ -498,22 +496,22 @@ def test_encryption_config_valid_and_unknown_provider(env, pki, tmp_path):
                  [port]):
         pass
     bad = write(tmp_path, "enc2.yaml", ENC.format(provider="rot13", secret="eA=="))
-    rc, _, err = run("kube-apiserver", apiserver_args(pki, free_port(), extra=[
+    rc, dummy, err = run("kube-apiserver", apiserver_args(pki, free_port(), extra=[
         f"--encryption-provider-config={bad}"]), env)
     assert rc == 1 and "unknown field" in err
 
 
 def test_admission_plugins(env, pki, tmp_path):
-    rc, _, err = run("kube-apiserver", apiserver_args(pki, free_port(), extra=[
+    rc, dummy, err = run("kube-apiserver", apiserver_args(pki, free_port(), extra=[
         "--enable-admission-plugins=NodeRestriction,PodSecurityPolicy"]), env)
     assert rc == 1 and 'enable-admission-plugins plugin \\"PodSecurityPolicy\\" is unknown' in err
-    rc, _, err = run("kube-apiserver", apiserver_args(pki, free_port(), extra=[
+    rc, dummy, err = run("kube-apiserver", apiserver_args(pki, free_port(), extra=[
         "--enable-admission-plugins=AlwaysPullImages", "--disable-admission-plugins=AlwaysPullImages"]), env)
     assert rc == 1 and "[AlwaysPullImages] in enable-admission-plugins and disable-admission-plugins overlapped" in err
 
 
 def test_event_rate_limit_needs_a_configuration(env, pki, tmp_path):
-    rc, _, err = run("kube-apiserver", apiserver_args(pki, free_port(), extra=[
+    rc, dummy, err = run("kube-apiserver", apiserver_args(pki, free_port(), extra=[
         "--enable-admission-plugins=NodeRestriction,EventRateLimit"]), env)
     assert rc == 1
     assert 'couldn\'t init admission plugin \\"EventRateLimit\\": limits: Invalid value: \\"null\\": must not be ' \
@@ -539,18 +537,18 @@ plugins:
     kind: PodSecurityConfiguration
     defaults: {enforce: strict}
 """)
-    rc, _, err = run("kube-apiserver", apiserver_args(pki, free_port(), extra=[
+    rc, dummy, err = run("kube-apiserver", apiserver_args(pki, free_port(), extra=[
         f"--admission-control-config-file={adm}"]), env)
     assert rc == 1 and 'defaults.enforce: Invalid value: \\"strict\\"' in err
 
 
 def test_authorization_mode_and_tls_values(env, pki):
-    rc, _, err = run("kube-apiserver", apiserver_args(pki, free_port(), extra=["--authorization-mode=Node,Magic"]),
-                     env)
+    rc, dummy, err = run("kube-apiserver", apiserver_args(pki, free_port(), extra=["--authorization-mode=Node,Magic"]),
+                         env)
     assert rc == 1 and 'authorization-mode \\"Magic\\" is not a valid mode' in err
-    rc, _, err = run("kube-apiserver", apiserver_args(pki, free_port(), extra=["--tls-min-version=TLS12"]), env)
+    rc, dummy, err = run("kube-apiserver", apiserver_args(pki, free_port(), extra=["--tls-min-version=TLS12"]), env)
     assert rc == 1 and 'unknown tls version \\"TLS12\\"' in err
-    rc, _, err = run("kube-apiserver", apiserver_args(pki, free_port(), extra=[
+    rc, dummy, err = run("kube-apiserver", apiserver_args(pki, free_port(), extra=[
         "--tls-cipher-suites=TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,TLS_FAKE"]), env)
     assert rc == 1 and "Cipher suite TLS_FAKE not supported or doesn't exist" in err
 
@@ -567,6 +565,19 @@ def test_insecure_cipher_is_only_a_warning(env, pki):
 # ----------------------------------------------------------------------------------------------------------------
 # kube-apiserver serving
 # ----------------------------------------------------------------------------------------------------------------
+
+def test_process_looks_like_the_real_binary(env, pki):
+    """ps/pgrep and the audit's process discovery see the component, not the Python interpreter."""
+    port = free_port()
+    with serving("kube-apiserver", apiserver_args(pki, port), env, [port]) as srv:
+        with open(f"/proc/{srv.proc.pid}/cmdline", "rb") as handle:
+            argv = handle.read().split(b"\0")
+        with open(f"/proc/{srv.proc.pid}/comm") as handle:
+            comm = handle.read().strip()
+    assert os.path.basename(argv[0].decode()) == "kube-apiserver"
+    assert f"--secure-port={port}".encode() in argv
+    assert comm == "kube-apiserver"
+
 
 def test_anonymous_auth_false_answers_401_to_probes(env, pki):
     port = free_port()
@@ -686,17 +697,17 @@ def test_controller_manager(env, pki, tmp_path):
         assert get(f"https://127.0.0.1:{port}/metrics")[0] == 403
         assert get(f"https://127.0.0.1:{port}/metrics", cert=pki.admin)[0] == 200
         assert get(f"https://127.0.0.1:{port}/debug/pprof/", cert=pki.admin)[0] == 404
-    rc, _, err = run("kube-controller-manager", [a for a in args if not a.startswith("--kubeconfig")] +
-                     [f"--kubeconfig={tmp_path}/missing.conf"], env)
+    rc, dummy, err = run("kube-controller-manager", [a for a in args if not a.startswith("--kubeconfig")] +
+                         [f"--kubeconfig={tmp_path}/missing.conf"], env)
     assert rc == 1 and f"stat {tmp_path}/missing.conf: no such file or directory" in err
-    rc, _, err = run("kube-controller-manager", [a for a in args if not a.startswith("--root-ca-file")] +
-                     [f"--root-ca-file={tmp_path}/nope.crt"], env)
+    rc, dummy, err = run("kube-controller-manager", [a for a in args if not a.startswith("--root-ca-file")] +
+                         [f"--root-ca-file={tmp_path}/nope.crt"], env)
     assert rc == 1 and f"error reading root-ca-file at {tmp_path}/nope.crt: open" in err
 
 
 def test_kubeconfig_with_missing_client_cert(env, pki, tmp_path):
     kc = kubeconfig(tmp_path, pki, cert=(str(tmp_path / "gone.crt"), str(tmp_path / "gone.key")))
-    rc, _, err = run("kube-scheduler", [f"--kubeconfig={kc}", f"--secure-port={free_port()}"], env)
+    rc, dummy, err = run("kube-scheduler", [f"--kubeconfig={kc}", f"--secure-port={free_port()}"], env)
     assert rc == 1
     assert f"unable to read client-cert {tmp_path}/gone.crt for admin due to open {tmp_path}/gone.crt: no such " \
            "file or directory" in err
@@ -713,7 +724,7 @@ def test_scheduler_config_is_strict(env, pki, tmp_path):
         assert get(f"https://127.0.0.1:{port}/livez") == (200, "ok")
     bad = write(tmp_path, "sched2.yaml", "apiVersion: kubescheduler.config.k8s.io/v1\n"
                                          "kind: KubeSchedulerConfiguration\nprofling: false\n")
-    rc, _, err = run("kube-scheduler", [f"--config={bad}", f"--secure-port={free_port()}"], env)
+    rc, dummy, err = run("kube-scheduler", [f"--config={bad}", f"--secure-port={free_port()}"], env)
     assert rc == 1 and 'strict decoding error: unknown field \\"profling\\"' in err
 
 
@@ -728,7 +739,7 @@ def test_kube_proxy(env, pki, tmp_path):
         assert get(f"http://127.0.0.1:{hport}/healthz")[0] == 200
         assert get(f"http://127.0.0.1:{mport}/metrics")[0] == 200
     assert "Using lenient decoding as strict decoding failed" in srv.stderr
-    rc, _, err = run("kube-proxy", [f"--config={cfg.replace('proxy.yaml', 'nope.yaml')}"], env)
+    rc, dummy, err = run("kube-proxy", [f"--config={cfg.replace('proxy.yaml', 'nope.yaml')}"], env)
     assert rc == 1 and "no such file or directory" in err
 
 
@@ -785,7 +796,7 @@ def kubelet_args(tmp_path, pki, cfg):
 
 
 def test_kubelet_serves_with_authentication(kubelet_env, tmp_path, pki):
-    env, _, cri = kubelet_env
+    env, dummy, cri = kubelet_env
     port, hport, ro = free_port(), free_port(), free_port()
     cfg = kubelet_config(tmp_path, pki, cri, port, hport, f"readOnlyPort: {ro}\nprotectKernelDefaults: true\n")
     with serving("kubelet", kubelet_args(tmp_path, pki, cfg), env, [port, hport, ro]):
@@ -797,7 +808,7 @@ def test_kubelet_serves_with_authentication(kubelet_env, tmp_path, pki):
 
 
 def test_kubelet_anonymous_with_webhook_authz_is_forbidden(kubelet_env, tmp_path, pki):
-    env, _, cri = kubelet_env
+    env, dummy, cri = kubelet_env
     port, hport = free_port(), free_port()
     cfg = kubelet_config(tmp_path, pki, cri, port, hport)
     cfg_text = open(cfg, encoding="utf-8").read().replace("anonymous: {enabled: false}", "anonymous: {enabled: true}")
@@ -812,7 +823,7 @@ def test_kubelet_protect_kernel_defaults(kubelet_env, tmp_path, pki):
     (sysctl / "kernel" / "panic").write_text("0\n")
     (sysctl / "vm" / "overcommit_memory").write_text("0\n")
     cfg = kubelet_config(tmp_path, pki, cri, free_port(), free_port(), "protectKernelDefaults: true\n")
-    rc, _, err = run("kubelet", kubelet_args(tmp_path, pki, cfg), env)
+    rc, dummy, err = run("kubelet", kubelet_args(tmp_path, pki, cfg), env)
     assert rc == 1
     assert '"Failed to start ContainerManager" err="[invalid kernel flag: vm/overcommit_memory, expected value: 1, ' \
            'actual value: 0, invalid kernel flag: kernel/panic, expected value: 10, actual value: 0]"' in err
@@ -838,53 +849,53 @@ def test_kubelet_sysctl_conf_dirs_override(kubelet_env, tmp_path, pki):
 
 
 def test_kubelet_config_decoding(kubelet_env, tmp_path, pki):
-    env, _, cri = kubelet_env
+    env, dummy, cri = kubelet_env
     port, hport = free_port(), free_port()
     cfg = kubelet_config(tmp_path, pki, cri, port, hport, "protectKernelDefault: true\n")
     with serving("kubelet", kubelet_args(tmp_path, pki, cfg), env, [port, hport]) as srv:
         pass  # the real kubelet decodes v1beta1 leniently: unknown fields are only logged
     assert 'strict decoding error: unknown field \\"protectKernelDefault\\"' in srv.stderr
-    rc, _, err = run("kubelet", kubelet_args(tmp_path, pki, cfg), dict(env, TESTBED_KUBELET_STRICT_CONFIG="1"))
+    rc, dummy, err = run("kubelet", kubelet_args(tmp_path, pki, cfg), dict(env, TESTBED_KUBELET_STRICT_CONFIG="1"))
     assert rc == 1 and "unknown field" in err
     cfg = kubelet_config(tmp_path, pki, cri, port, hport, 'protectKernelDefaults: "true"\n')
-    rc, _, err = run("kubelet", kubelet_args(tmp_path, pki, cfg), env)
+    rc, dummy, err = run("kubelet", kubelet_args(tmp_path, pki, cfg), env)
     assert rc == 1
     assert "json: cannot unmarshal string into Go struct field KubeletConfiguration.protectKernelDefaults of type " \
            "bool" in err
 
 
 def test_kubelet_missing_files(kubelet_env, tmp_path, pki):
-    env, _, cri = kubelet_env
+    env, dummy, cri = kubelet_env
     cfg = kubelet_config(tmp_path, pki, cri, free_port(), free_port())
-    rc, _, err = run("kubelet", [f"--config={tmp_path}/none.yaml"], env)
+    rc, dummy, err = run("kubelet", [f"--config={tmp_path}/none.yaml"], env)
     assert rc == 1
     assert f"failed to load Kubelet config file {tmp_path}/none.yaml, error failed to read kubelet config file " \
            f'\\"{tmp_path}/none.yaml\\", error: open {tmp_path}/none.yaml: no such file or directory' in err
     text = open(cfg, encoding="utf-8").read().replace(pki.ca, str(tmp_path / "no-ca.crt"))
     open(cfg, "w", encoding="utf-8").write(text)
-    rc, _, err = run("kubelet", kubelet_args(tmp_path, pki, cfg), env)
+    rc, dummy, err = run("kubelet", kubelet_args(tmp_path, pki, cfg), env)
     assert rc == 1 and f"unable to load client CA file {tmp_path}/no-ca.crt: open" in err
     cfg = kubelet_config(tmp_path, pki, cri, free_port(), free_port())
-    rc, _, err = run("kubelet", [f"--config={cfg}", f"--kubeconfig={tmp_path}/kubelet.conf-missing",
-                                 f"--bootstrap-kubeconfig={tmp_path}/bootstrap.conf", f"--cert-dir={tmp_path}/pki"],
-                     env)
+    rc, dummy, err = run("kubelet", [f"--config={cfg}", f"--kubeconfig={tmp_path}/kubelet.conf-missing",
+                                     f"--bootstrap-kubeconfig={tmp_path}/bootstrap.conf", f"--cert-dir={tmp_path}/pki"],
+                         env)
     assert rc == 1
     assert f"unable to load bootstrap kubeconfig: stat {tmp_path}/bootstrap.conf: no such file or directory" in err
 
 
 def test_kubelet_needs_the_container_runtime(kubelet_env, tmp_path, pki):
-    env, _, cri = kubelet_env
+    env, dummy, cri = kubelet_env
     cri.close()
     os.unlink(cri.path)
     cfg = kubelet_config(tmp_path, pki, cri, free_port(), free_port())
-    rc, _, err = run("kubelet", kubelet_args(tmp_path, pki, cfg), env)
+    rc, dummy, err = run("kubelet", kubelet_args(tmp_path, pki, cfg), env)
     assert rc == 1
     assert "validate CRI v1 runtime API for endpoint" in err
     assert f"dial unix {cri.path}: connect: no such file or directory" in err
 
 
 def test_kubelet_server_tls_bootstrap_without_certificate(kubelet_env, tmp_path, pki):
-    env, _, cri = kubelet_env
+    env, dummy, cri = kubelet_env
     port, hport = free_port(), free_port()
     cfg = kubelet_config(tmp_path, pki, cri, port, hport, "serverTLSBootstrap: true\n")
     with serving("kubelet", kubelet_args(tmp_path, pki, cfg), env, [port, hport]):
@@ -903,7 +914,7 @@ REAL_FLAGS = os.path.join(REPO, "plugins", "module_utils", "k8s_flags.py")
 def test_real_flag_data(env, pki, tmp_path):
     real = {k: v for k, v in env.items() if k != "TESTBED_K8S_FLAGS"}
     real["TESTBED_K8S_FLAGS"] = REAL_FLAGS
-    rc, _, err = run("kube-apiserver", ["--insecure-port=0"], real)
+    rc, dummy, err = run("kube-apiserver", ["--insecure-port=0"], real)
     assert rc == 1 and "unknown flag: --insecure-port" in err
     port = free_port()
     with serving("kube-apiserver", apiserver_args(pki, port, extra=[
@@ -919,6 +930,6 @@ def test_every_file_flag_is_opened(env, pki, tmp_path):
     extra.write_text(open(flags_path, encoding="utf-8").read().replace(
         '"token-auth-file": "string"}', '"token-auth-file": "string", "tracing-config-file": "string"}'))
     env = dict(env, TESTBED_K8S_FLAGS=str(extra))
-    rc, _, err = run("kube-apiserver", apiserver_args(pki, free_port(), extra=[
+    rc, dummy, err = run("kube-apiserver", apiserver_args(pki, free_port(), extra=[
         f"--tracing-config-file={tmp_path}/tracing.yaml"]), env)
     assert rc == 1 and f"open {tmp_path}/tracing.yaml: no such file or directory" in err

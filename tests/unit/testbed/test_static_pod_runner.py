@@ -64,7 +64,8 @@ class Node:
         return self.proc.returncode
 
     def cli(self, *args, timeout=30):
-        return subprocess.run([PY, RUNNER, *args], env=self.env, capture_output=True, text=True, timeout=timeout)
+        return subprocess.run([PY, RUNNER, *args], env=self.env, capture_output=True, text=True, timeout=timeout,
+                              check=False)
 
     def write(self, filename, text):
         path = self.manifests / filename
@@ -468,4 +469,3 @@ def test_go_duration_format(seconds, text):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert module.format_duration(seconds) == text
-

@@ -60,12 +60,12 @@ def test_kubeadm_files_and_modes(host):
 
 
 def test_etcd_is_real_and_requires_client_certs(host):
-    ok = host.run("%s --cert=%s/etcd/healthcheck-client.crt --key=%s/etcd/healthcheck-client.key endpoint health",
-                  ETCDCTL, PKI, PKI)
+    ok = host.run(ETCDCTL + " --cert=%s/etcd/healthcheck-client.crt --key=%s/etcd/healthcheck-client.key endpoint health",
+                  PKI, PKI)
     assert ok.rc == 0, ok.stderr
     assert "is healthy" in ok.stdout + ok.stderr
     assert "3.4." in host.check_output("etcd --version")
-    denied = host.run("%s endpoint health", ETCDCTL)
+    denied = host.run(ETCDCTL + " endpoint health")
     assert denied.rc != 0
 
 
@@ -99,7 +99,7 @@ def test_editing_a_manifest_restarts_the_pod(host):
         assert after["manifest_sha256"] != before["manifest_sha256"]
     finally:
         host.check_output("cp -p /root/kube-scheduler.yaml.orig %s", path)
-    host.run_expect([0], "%s wait kube-scheduler --ready --timeout 90", RUNNER)
+    host.run_expect([0], RUNNER + " wait kube-scheduler --ready --timeout 90")
 
 
 def test_unknown_flag_crash_loops_the_apiserver(host):
@@ -112,8 +112,8 @@ def test_unknown_flag_crash_loops_the_apiserver(host):
         assert state, "runner did not report kube-apiserver as crash-looping"
         assert state["last_exit_code"] == 1
         assert any("unknown flag: --insecure-port" in line for line in state["last_log_lines"])
-        status = host.check_output("%s status", RUNNER)
+        status = host.check_output(RUNNER + " status")
         assert "kube-apiserver" in status and "crash-looping" in status
     finally:
         host.check_output("cp -p /root/kube-apiserver.yaml.orig %s", path)
-    host.run_expect([0], "%s wait kube-apiserver --ready --timeout 120", RUNNER)
+    host.run_expect([0], RUNNER + " wait kube-apiserver --ready --timeout 120")

@@ -173,6 +173,32 @@ def test_version_from_kubelet_binary_on_worker(tmp_path):
     assert calls[0][0] == "/usr/bin/kubelet"
 
 
+def test_version_skips_an_interpreter_exe(tmp_path, monkeypatch):
+    """A wrapper-script kubelet has python as its exe: its --version must not be taken for Kubernetes'."""
+    kubeadm_node.build_node(tmp_path, role="worker")
+    from ansible_collections.secure_cluster.k8s.plugins.module_utils import node_facts_collect as nfc
+    real_processes = nfc.Collector.processes
+
+    def processes(self):
+        procs = real_processes(self)
+        procs["kubelet"] = [{"pid": 7, "argv": ["/usr/bin/kubelet", "--config=/var/lib/kubelet/config.yaml"],
+                             "exe": "/usr/bin/python3.11"}]
+        return procs
+
+    monkeypatch.setattr(nfc.Collector, "processes", processes)
+    calls = []
+
+    def runner(argv):
+        calls.append(argv[0])
+        if argv[0] == "/usr/bin/python3.11":
+            return 0, "Python 3.11.2\n", ""
+        return 0, "Kubernetes v1.30.14\n", ""
+
+    facts = collect(root=str(tmp_path), run_command=runner)
+    assert facts["version"]["kubernetes"] == "1.30.14"
+    assert calls == ["/usr/bin/python3.11", "/usr/bin/kubelet"]
+
+
 def test_version_runner_failure_is_not_fatal(tmp_path):
     kubeadm_node.build_node(tmp_path, role="worker")
 

@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/env python
 """Stand-ins for kube-apiserver, kube-controller-manager, kube-scheduler, kube-proxy and the kubelet.
 
 No Kubernetes binary can be obtained on the machines the secure_cluster.k8s tests run on, yet the roles must be
@@ -462,7 +462,7 @@ class FlagSet:
         for item in self.get_list(name):
             if not item:
                 continue
-            key, _, value = item.partition("=")
+            key, dummy, value = item.partition("=")
             out[key.strip()] = value.strip()
         return out
 
@@ -512,7 +512,7 @@ class Mounts:
             mapped = self._map(current)
             if mapped is None:
                 continue  # the container's own directories (e.g. /etc above a mount): no symlinks to follow
-            host, _ = mapped
+            host, dummy = mapped
             if os.path.islink(host):
                 hops += 1
                 if hops > 40:
@@ -527,7 +527,7 @@ class Mounts:
     def describe(self):
         if not self.active:
             return "host view (no TESTBED_MOUNTS)"
-        return ", ".join(f"{m}{' (ro)' if ro else ''}" for m, _, ro in self.items) or "no mounts"
+        return ", ".join(f"{m}{' (ro)' if ro else ''}" for m, dummy, ro in self.items) or "no mounts"
 
 
 class Files:
@@ -545,7 +545,7 @@ class Files:
                 klogf("I", "testbed.go:1", f"testbed: {path} exists on the host but no volumeMount of the pod "
                                            f"covers it (mounts: {self.mounts.describe()})")
             raise StandinError(enoent(op, path))
-        host, _ = resolved
+        host, dummy = resolved
         if not os.path.lexists(host):
             raise StandinError(enoent(op, path))
         return host
@@ -569,11 +569,9 @@ class Files:
         return bool(resolved) and os.path.exists(resolved[0])
 
 
-
 # --------------------------------------------------------------------------------------------------------------
 # PEM / certificate / key checks
 # --------------------------------------------------------------------------------------------------------------
-
 _PEM_RE = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n(.*?)-----END \1-----", re.S)
 
 
@@ -595,7 +593,7 @@ def check_ca_bundle(data):
     if not certs:
         raise ValueError("data does not contain any valid RSA or ECDSA certificates")
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    for _, _, pem in certs:
+    for dummy, dummy, pem in certs:
         try:
             ctx.load_verify_locations(cadata=pem.decode())
         except (ssl.SSLError, ValueError):
@@ -605,7 +603,7 @@ def check_ca_bundle(data):
 
 def _openssl(args, data):
     try:
-        proc = subprocess.run(["openssl"] + args, input=data, capture_output=True, timeout=20)
+        proc = subprocess.run(["openssl"] + args, input=data, capture_output=True, timeout=20, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise StandinError(f"testbed: cannot run openssl: {exc}") from None
     return proc.returncode == 0
@@ -620,7 +618,7 @@ def check_private_key(data):
 
 def check_public_keys(data):
     """keyutil.ParsePublicKeysPEM (public keys, certificates or private keys)."""
-    for typ, _, pem in pem_blocks(data):
+    for typ, dummy, pem in pem_blocks(data):
         if typ in ("PUBLIC KEY", "RSA PUBLIC KEY") and _openssl(["pkey", "-pubin", "-noout"], pem):
             return
         if typ.endswith("PRIVATE KEY") and _openssl(["pkey", "-noout"], pem):
@@ -1152,7 +1150,7 @@ def validate_pod_security_config(cfg, version):
         return [not_registered(kind or "", api_version or "", "k8s.io/pod-security-admission/admission/api/"
                                "scheme/scheme.go:28")]
     defaults = cfg.get("defaults") or {}
-    _, cur_minor = minor_of(version)
+    dummy, cur_minor = minor_of(version)
     for mode in ("enforce", "audit", "warn"):
         level = defaults.get(mode, "privileged")
         if level not in POD_SECURITY_LEVELS:
@@ -1215,8 +1213,8 @@ def load_admission_config(files, path):
         raise StandinError(f"failed to read plugin config: {exc}") from None
     if kind != "AdmissionConfiguration" or api_version not in (
             "apiserver.config.k8s.io/v1", "apiserver.config.k8s.io/v1alpha1", "apiserver.k8s.io/v1alpha1"):
-        raise StandinError("failed to read plugin config: " + not_registered(kind, api_version, "pkg/runtime/"
-                                                                                              "scheme.go:100"))
+        raise StandinError("failed to read plugin config: "
+                           + not_registered(kind, api_version, "pkg/runtime/scheme.go:100"))
     result = {}
     base = os.path.dirname(path)
     for plugin in obj.get("plugins") or []:
@@ -1325,8 +1323,9 @@ def make_server_context(cert_host, key_host, min_version=None, ciphers=None, cli
         try:
             ctx.set_ciphers(":".join(dict.fromkeys(ciphers)))
         except ssl.SSLError:
-            klogf("W", "secure_serving.go:70", "testbed: none of the configured TLS 1.2 cipher suites is available "
-                                                "in this OpenSSL; the OpenSSL defaults are used for TLS 1.2")
+            klogf("W", "secure_serving.go:70",
+                  "testbed: none of the configured TLS 1.2 cipher suites is available in this OpenSSL; "
+                  "the OpenSSL defaults are used for TLS 1.2")
     if client_ca_hosts:
         for ca in client_ca_hosts:
             ctx.load_verify_locations(cafile=ca)
@@ -1348,7 +1347,7 @@ def self_signed_pair(directory, host, pair_name):
         san += f",DNS:{host}" if not _is_ip(host) else f",IP:{host}"
     proc = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256", "-days", "365",
                            "-keyout", key, "-out", cert, "-subj", subject, "-addext", san],
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise StandinError(f"unable to generate self signed cert: {proc.stderr.strip()}")
     os.chmod(key, 0o600)
@@ -1568,8 +1567,8 @@ def version_info(version):
     if (major, minor) >= (1, 31):
         info = {"major": str(major), "minor": str(minor), "emulationMajor": str(major),
                 "emulationMinor": str(minor), "minCompatibilityMajor": str(major),
-                "minCompatibilityMinor": str(minor - 1), **{k: v for k, v in info.items()
-                                                             if k not in ("major", "minor")}}
+                "minCompatibilityMinor": str(minor - 1),
+                **{k: v for k, v in info.items() if k not in ("major", "minor")}}
     return info
 
 
@@ -2002,9 +2001,9 @@ class APIServer(Component):
         if f.get_str("authorization-webhook-config-file"):
             load_kubeconfig(self.files, f.get_str("authorization-webhook-config-file"))
         if self.anonymous and "AlwaysAllow" in self.modes and not self.anonymous_from_config:
-            klogf("W", "authentication.go:539", "AnonymousAuth is not allowed with the AlwaysAllow authorizer. "
-                                               "Resetting AnonymousAuth to false. You should use a different "
-                                               "authorizer")
+            klogf("W", "authentication.go:539",
+                  "AnonymousAuth is not allowed with the AlwaysAllow authorizer. "
+                  "Resetting AnonymousAuth to false. You should use a different authorizer")
             self.anonymous = False
 
         # audit, admission, encryption
@@ -2219,8 +2218,8 @@ class APIServer(Component):
                     return True
                 if path in PUBLIC_INFO_PATHS and verb in ("get", "head"):
                     return True
-                if "system:authenticated" in groups and path_matches(path, DISCOVERY_PATHS) and verb in ("get",
-                                                                                                       "head"):
+                if ("system:authenticated" in groups and path_matches(path, DISCOVERY_PATHS)
+                        and verb in ("get", "head")):
                     return True
                 if "system:monitoring" in groups and path_matches(path, MONITORING_PATHS):
                     return True
@@ -2719,7 +2718,7 @@ def sysctl_conf_values(spec):
                     line = line.strip()
                     if not line or line[0] in "#;" or "=" not in line:
                         continue
-                    key, _, value = line.partition("=")
+                    key, dummy, value = line.partition("=")
                     key = key.strip().lstrip("-").replace(".", "/")
                     values[key] = value.strip()
         except OSError:
@@ -3137,6 +3136,7 @@ def main(argv=None):
         else:
             sys.stderr.write("usage: standin.py {" + ",".join(COMPONENTS) + "} [flags...]\n")
             return 2
+    _set_process_name(component)
     try:
         version = read_version()
         k8s_flags = load_k8s_flags()
@@ -3147,5 +3147,24 @@ def main(argv=None):
     return instance.run(args)
 
 
+def _process_argv0():
+    """argv[0] as the kernel recorded it: the launcher re-executes us with the binary's path there."""
+    try:
+        with open("/proc/self/cmdline", "rb") as handle:
+            return handle.read().split(b"\0", 1)[0].decode()
+    except OSError:
+        return sys.argv[0]
+
+
+def _set_process_name(component):
+    """Name the process like the real binary (comm is what `ps -C`/`pgrep` match; 15 characters at most)."""
+    try:
+        import ctypes  # pylint: disable=import-outside-toplevel
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(15, component.encode()[:15], 0, 0, 0)  # PR_SET_NAME
+    except (OSError, AttributeError):
+        pass
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main([_process_argv0()] + sys.argv[1:]))

@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/env python
 """Stand-in for the kubelet's static-pod handling on the secure_cluster.k8s test node, plus a small CLI.
 
     static_pod_runner.py run [--manifest-dir DIR] [--state-dir DIR] [--log-dir DIR]
@@ -252,8 +252,8 @@ class Manifest:
             errs.append(f"spec.restartPolicy: Unsupported value: {json.dumps(policy)}: supported values: "
                         "\"Always\", \"OnFailure\", \"Never\"")
         if errs:
-            raise ValueError(f"{self.path}: invalid pod: " + (errs[0] if len(errs) == 1 else
-                                                               "[" + ", ".join(errs) + "]"))
+            detail = errs[0] if len(errs) == 1 else "[" + ", ".join(errs) + "]"
+            raise ValueError(f"{self.path}: invalid pod: " + detail)
         if not containers[0].get("command"):
             raise ValueError(f"{self.path}: testbed: containers[0].command is empty; the testbed runs the command "
                              "as a host process and has no image entrypoint to fall back to")
@@ -361,7 +361,7 @@ class ProbeSpec:
             if "exec" in spec:
                 cmd = [str(c) for c in ((spec["exec"] or {}).get("command") or [])]
                 proc = subprocess.run(cmd, capture_output=True, timeout=self.timeout, env={"PATH": DEFAULT_PATH},
-                                      cwd="/")
+                                      cwd="/", check=False)
                 return proc.returncode == 0, proc.stdout.decode(errors="replace")[-200:]
             if "grpc" in spec:
                 return True, "testbed: grpc probes are not emulated (counted as success)"
@@ -700,7 +700,7 @@ class Pod:
             self.backoff = (initial, exit_wall)
             self.restart_at = time.monotonic()
             return
-        duration, _ = entry
+        duration, dummy = entry
         wait = duration - (time.time() - exit_wall)
         if wait > 0:
             self.restart_at = time.monotonic() + wait
@@ -898,7 +898,7 @@ class Runner:
 
     def reconcile(self):
         valid, invalid, duplicates = scan(self.manifest_dir)
-        self.duplicates = {k: v for k, v in duplicates.items()}
+        self.duplicates = dict(duplicates)
         # removed or now-invalid pods
         for name in list(self.pods):
             if name not in valid:
@@ -1132,7 +1132,7 @@ def cmd_run(args):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="static_pod_runner.py", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="static_pod_runner.py", description=__doc__.split("\n\n", maxsplit=1)[0])
     sub = parser.add_subparsers(dest="command")
     p_run = sub.add_parser("run", help="run the static pods of the manifest directory (the service)")
     p_run.add_argument("--manifest-dir")
