@@ -45,3 +45,17 @@ events_logger = "file"
 EOC
   echo "setup-host: wrote $conf"
 fi
+
+# ansible-test runs pip with a scrubbed environment, so a CA given only as $PIP_CERT (TLS-intercepting proxy)
+# must also be in pip's global config for its sanity venvs to reach PyPI.
+if [ -n "${PIP_CERT:-}" ] && ! grep -qsE '^[[:space:]]*cert[[:space:]]*=' /etc/pip.conf /etc/xdg/pip/pip.conf; then
+  python3 - "$PIP_CERT" <<'EOP'
+import configparser, sys
+conf = configparser.ConfigParser()
+conf.read("/etc/pip.conf")
+conf.setdefault("global", {})["cert"] = sys.argv[1]
+with open("/etc/pip.conf", "w") as handle:
+    conf.write(handle)
+EOP
+  echo "setup-host: added cert = $PIP_CERT to /etc/pip.conf"
+fi
