@@ -11,9 +11,12 @@ BIN := $(CURDIR)/$(VENV)/bin
 # Outside this git checkout: ansible-test lists files with git when it finds a repository around the collection.
 COLL_ROOT ?= /var/tmp/secure_cluster_k8s-$(shell printf %s '$(CURDIR)' | md5sum | cut -c1-8)/collections
 COLL_DIR := $(COLL_ROOT)/ansible_collections/secure_cluster/k8s
-MOLECULE_SCENARIOS ?= default multinode
+MOLECULE_SCENARIOS ?= default multinode audit
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(COLL_ROOT)
+# Per checkout: molecule's prerun installs the collection under ANSIBLE_HOME, and a stale copy there from another
+# checkout would shadow this one.
+export ANSIBLE_HOME := $(CURDIR)/.cache/ansible
 export ANSIBLE_FORCE_COLOR ?= 0
 export PY_COLORS ?= 0
 
@@ -50,7 +53,7 @@ lint: yamllint ansible-lint
 collection:
 	@mkdir -p $(COLL_DIR)
 	@git ls-files --cached --others --exclude-standard -z | \
-	  rsync -a --delete --from0 --files-from=- ./ $(COLL_DIR)/
+	  rsync -a --delete --ignore-missing-args --from0 --files-from=- ./ $(COLL_DIR)/
 	@# --delete only removes files inside listed dirs; drop stale files from a previous sync too
 	@cd $(COLL_DIR) && comm -z -23 <(find . -type f -printf '%P\0' | sort -z) \
 	  <(cd $(CURDIR) && git ls-files --cached --others --exclude-standard -z | sort -z) | xargs -0 -r rm -f

@@ -1,0 +1,216 @@
+"""The CIS audit on a real test node (fresh kubeadm control plane, static pods run by the testbed's runner).
+
+The converge step audited the fresh node into $MOLECULE_EPHEMERAL_DIRECTORY/audit-reports. These tests read those
+reports, then hand-harden the node (kube-scheduler --profiling=false), audit again, and show the two ways the
+configured state and the running state of a component can disagree."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+import pytest
+
+HOST = "sck8s-mol-audit-cp1"
+HERE = os.path.dirname(os.path.abspath(__file__))
+CONVERGE = os.path.join(HERE, "..", "converge.yml")
+REPORTS = os.path.join(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", ""), "audit-reports")
+MANIFESTS = "/etc/kubernetes/manifests"
+RUNNER = "python3 /usr/local/lib/testbed/static_pod_runner.py"
+
+# What a fresh kubeadm control plane fails, as tests/unit/plugins/module_utils/test_cis_eval.py predicts from
+# its fixture (test_fresh_kubeadm_node_verdicts): etcd data dir owner, no --kubelet-certificate-authority,
+# profiling on everywhere, no audit log, token expiration extension, 644 kubelet unit and config files.
+FRESH_FAILED = ["1.1.12", "1.2.5", "1.2.15", "1.2.16", "1.2.17", "1.2.18", "1.2.19", "1.2.30", "1.3.2", "1.4.1",
+                "4.1.1", "4.1.9"]
+# ... and some of what kubeadm gets right (the same test's PASS verdicts).
+FRESH_PASSED = ["1.1.1", "1.1.11", "1.1.13", "1.2.2", "1.2.7", "1.2.14", "1.2.24", "1.3.3", "1.3.7", "1.4.2",
+                "2.1", "2.2", "2.3", "2.4", "2.5", "2.6", "2.7", "4.1.10", "4.2.1", "4.2.2", "4.2.3", "4.3.1"]
+
+# Edits a manifest the way an operator would, atomically (the runner, like the kubelet, reads every file of the
+# manifest directory except dot files, so a half-written or sed's temporary file would be picked up).
+EDIT = """
+import os, sys
+path, old, new = sys.argv[1:4]
+text = open(path).read()
+if old not in text:
+    sys.exit("%s does not contain %r" % (path, old))
+tmp = os.path.join(os.path.dirname(path), ".audit-test.tmp")
+with open(tmp, "w") as handle:
+    handle.write(text.replace(old, new, 1))
+os.chmod(tmp, 0o600)
+os.replace(tmp, path)
+"""
+
+
+def id_key(cid):
+    return tuple(int(p) for p in cid.split("."))
+
+
+def checks(report):
+    """{id: kube-bench result} of a <host>.json report."""
+    return dict((r["test_number"], r) for c in report["Controls"] for g in c["tests"] for r in g["results"])
+
+
+def failed_ids(report):
+    return sorted((i for i, r in checks(report).items() if r["status"] == "FAIL"), key=id_key)
+
+
+def load_report(directory):
+    with open(os.path.join(directory, HOST + ".json")) as handle:
+        return json.load(handle)
+
+
+def audit(directory):
+    """Run the converge playbook (the audit role) again, as a user would, and return the node's JSON report."""
+    playbook = shutil.which("ansible-playbook") or os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
+    cmd = [playbook, "-i", HOST + ",", "-c", "containers.podman.podman", CONVERGE,
+           "-e", json.dumps({"cis_report_dir": str(directory), "ansible_python_interpreter": "/usr/bin/python3"})]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False)
+    assert proc.returncode == 0, "%s\n%s\n%s" % (" ".join(cmd), proc.stdout[-4000:], proc.stderr[-4000:])
+    return load_report(directory)
+
+
+def edit_manifest(host, name, old, new):
+    host.check_output("python3 -c %s %s %s %s", EDIT, "%s/%s.yaml" % (MANIFESTS, name), old, new)
+
+
+def wait_ready(host, pod):
+    """The runner's `wait` is satisfied only once the pod runs the manifest's current content."""
+    host.check_output(RUNNER + " wait %s --ready --timeout 90", pod)
+
+
+@pytest.fixture(scope="module")
+def fresh():
+    return load_report(REPORTS)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the reports of the converge step: a fresh kubeadm node
+# ---------------------------------------------------------------------------------------------------------------
+def test_reports_written_on_the_controller():
+    assert sorted(os.listdir(REPORTS)) == sorted([HOST + ".json", HOST + ".junit.xml", "summary.md"])
+
+
+def test_fresh_node_fails_what_the_unit_tests_predict(fresh):
+    assert failed_ids(fresh) == FRESH_FAILED
+    got = checks(fresh)
+    assert dict((i, got[i]["status"]) for i in FRESH_PASSED) == dict((i, "PASS") for i in FRESH_PASSED)
+    assert got["1.2.15"]["actual"] == {"running": "--profiling not set", "configured": "--profiling not set"}
+    assert got["1.2.15"]["remediated_by"] == {"role": "apiserver", "var": "apiserver_cis_1_2_15_enabled"}
+    assert got["4.1.9"]["actual"]["configured"] == "644 /var/lib/kubelet/config.yaml"
+    assert got["1.1.12"]["actual"]["configured"] == "root:root /var/lib/etcd"
+    # the section 5 policies need the Kubernetes API: a node audit cannot judge them
+    assert all(r["status"] == "WARN" for i, r in got.items() if i.startswith("5."))
+    ours = fresh["secure_cluster"]
+    assert ours["host"] == HOST and ours["drift"] == []
+    # no notes, except on the node versions (K8S_VERSION) outside the 1.32-1.34 that CIS 1.12 is written for
+    assert [m for m in ours["messages"] if "is not one of the versions cis-1.12 targets" not in m] == []
+    assert ours["node"]["targets"] == ["master", "etcd", "controlplane", "node", "policies"]
+
+
+def test_json_has_kube_bench_shape(fresh):
+    assert set(fresh) == {"Controls", "Totals", "secure_cluster"}
+    assert [(c["id"], c["node_type"]) for c in fresh["Controls"]] == [
+        ("1", "master"), ("2", "etcd"), ("3", "controlplane"), ("4", "node"), ("5", "policies")]
+    version = fresh["secure_cluster"]["node"]["kubernetes_version"]
+    for control in fresh["Controls"]:
+        assert control["version"] == "cis-1.12"
+        assert control["detected_version"] == ".".join(version.split(".")[:2])
+        assert {"text", "tests", "total_pass", "total_fail", "total_warn", "total_info"} <= set(control)
+        for group in control["tests"]:
+            assert {"section", "desc", "pass", "fail", "warn", "info", "results"} <= set(group)
+            for res in group["results"]:
+                assert {"test_number", "test_desc", "status", "scored", "remediation", "actual_value",
+                        "expected_result", "reason"} <= set(res)
+                assert res["status"] in ("PASS", "FAIL", "WARN", "INFO")
+    totals = fresh["Totals"]
+    assert totals["total_fail"] == len(FRESH_FAILED)
+    assert sum(totals[k] for k in ("total_pass", "total_fail", "total_warn", "total_info")) == 131
+
+
+def test_junit_is_valid_with_one_testcase_per_control(fresh):
+    root = ET.parse(os.path.join(REPORTS, HOST + ".junit.xml")).getroot()
+    assert root.tag == "testsuites"
+    suites = root.findall("testsuite")
+    assert len(suites) == 1 and suites[0].get("name") == HOST + " cis-1.12"
+    cases = suites[0].findall("testcase")
+    ids = [c.get("name").split(" ")[0] for c in cases]
+    assert len(ids) == len(set(ids)) == len(checks(fresh)) == int(suites[0].get("tests")) == 131
+    failing = sorted((c.get("name").split(" ")[0] for c in cases if c.find("failure") is not None), key=id_key)
+    assert failing == FRESH_FAILED == sorted(failing, key=id_key)
+    assert int(suites[0].get("failures")) == len(FRESH_FAILED)
+
+
+def test_summary_markdown():
+    with open(os.path.join(REPORTS, "summary.md")) as handle:
+        md = handle.read()
+    assert md.startswith("# CIS Kubernetes Benchmark audit")
+    assert "| %s |" % HOST in md
+    assert "| 1.4.1 | Ensure that the --profiling argument is set to false |" in md
+    assert "CIS gate disabled (cis_fail_on=none); 12 failure(s)" in md
+
+
+def test_audit_changed_nothing_on_the_node(host):
+    for pod in ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"):
+        state = json.loads(host.check_output("cat /run/static-pods/%s.json", pod))
+        assert state["state"] == "running" and state["restarts"] == 0, state
+    assert host.file(MANIFESTS + "/kube-apiserver.yaml").mode == 0o600
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# hand-hardening and drift on the same node (these tests change it, in this order)
+# ---------------------------------------------------------------------------------------------------------------
+def test_hand_hardened_scheduler_passes_1_4_1(host, tmp_path):
+    edit_manifest(host, "kube-scheduler", "    - --leader-elect=true\n",
+                  "    - --leader-elect=true\n    - --profiling=false\n")
+    wait_ready(host, "kube-scheduler")
+    report = audit(tmp_path)
+    got = checks(report)["1.4.1"]
+    assert got["status"] == "PASS" and got["drift"] is False
+    assert got["actual"] == {"running": "--profiling=false", "configured": "--profiling=false"}
+    assert failed_ids(report) == [i for i in FRESH_FAILED if i != "1.4.1"]
+
+
+def test_edited_but_not_restarted_is_drift(host, tmp_path):
+    # Freeze the runner (like a kubelet that has not picked the change up yet): the old process keeps running.
+    freeze = "systemctl kill --kill-whom=main --signal=%s static-pod-runner.service"
+    host.check_output(freeze, "SIGSTOP")
+    try:
+        edit_manifest(host, "kube-controller-manager", "    - --leader-elect=true\n",
+                      "    - --leader-elect=true\n    - --profiling=false\n")
+        report = audit(tmp_path / "frozen")
+    finally:
+        host.check_output(freeze, "SIGCONT")
+    got = checks(report)["1.3.2"]
+    assert got["status"] == "FAIL"  # what runs is what counts
+    assert got["drift"] is True
+    assert got["actual"] == {"running": "--profiling not set", "configured": "--profiling=false"}
+    assert "restart pending" in got["reason"] and "passes" in got["reason"]
+    assert report["secure_cluster"]["drift"] == ["1.3.2"]
+    with open(os.path.join(str(tmp_path / "frozen"), "summary.md")) as handle:
+        md = handle.read()
+    assert "Configured but not running (drift):" in md and "- 1.3.2 " in md
+
+    wait_ready(host, "kube-controller-manager")  # the runner restarts it with the new manifest
+    got = checks(audit(tmp_path / "restarted"))["1.3.2"]
+    assert got["status"] == "PASS" and got["drift"] is False
+
+
+def test_runner_stopped_judges_the_configuration(host, tmp_path):
+    # With the runner stopped its pods are gone (it stops them, see static-pod-runner.service): the audit then
+    # judges the manifests and says so; an edit made meanwhile is what it judges.
+    host.check_output("systemctl stop static-pod-runner.service")
+    try:
+        edit_manifest(host, "kube-scheduler", "    - --profiling=false\n", "    - --profiling=true\n")
+        report = audit(tmp_path)
+    finally:
+        host.check_output("systemctl start static-pod-runner.service")
+    got = checks(report)
+    assert got["1.4.1"]["status"] == "FAIL"
+    assert got["1.4.1"]["actual"] == {"running": None, "configured": "--profiling=true"}
+    assert "kube-scheduler is not running; judged from its configuration" in got["1.4.1"]["reason"]
+    assert got["1.3.2"]["status"] == "PASS" and "not running" in got["1.3.2"]["reason"]
+    for pod in ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"):
+        wait_ready(host, pod)

@@ -1,0 +1,201 @@
+# -*- coding: utf-8 -*-
+# Copyright: secure_cluster.k8s maintainers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin ``secure_cluster.k8s.cis_report``: the fleet step of the CIS audit, on the controller only.
+
+Takes the registered ``secure_cluster.k8s.cis_audit`` results of every host, writes ``<host>.json`` (kube-bench
+JSON shape), ``<host>.junit.xml`` and ``summary.md`` into one directory on the controller, and returns the
+human summary, the ``set_stats`` data and the verdict of the ``fail_on``/``max_failures`` gate. It never fails
+because of the gate (the caller decides what to do with RV(gate)), so the reports and the summary always come
+first. It opens no connection to any host.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+
+from ansible.module_utils.common.text.converters import to_native, to_text
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.secure_cluster.k8s.plugins.module_utils import cis_report
+
+FORMATS = ("json", "junit", "markdown")
+
+ARGUMENT_SPEC = dict(
+    results=dict(type="raw", required=True),
+    report_dir=dict(type="path", default="reports"),
+    formats=dict(type="list", elements="str", choices=list(FORMATS), default=list(FORMATS)),
+    fail_on=dict(type="str", default="none", choices=["any", "scored", "none"]),
+    max_failures=dict(type="int", default=0),
+)
+
+NO_RESULT = "no audit result: the host failed or was unreachable before its audit ran"
+
+
+def _plain(value):
+    """Deep copy into plain JSON types (drops Ansible's tagged str/dict subclasses)."""
+    return json.loads(json.dumps(value, default=to_text))
+
+
+def safe_name(host):
+    """The file name stem for a host; the same rule as the ``report_dir`` option of ``cis_audit``."""
+    return re.sub(r"[^A-Za-z0-9_.@-]", "_", str(host)) or "host"
+
+
+def split_results(results):
+    """``results``: a dict of host -> registered ``cis_audit`` result (or a bare evaluation, or None), or a list
+    of registered results / evaluations. Returns ``(evaluations, not_audited, problems)`` where
+    ``not_audited`` maps a host to the reason it has no evaluation."""
+    evaluations = []
+    not_audited = {}
+    problems = []
+    if isinstance(results, dict):
+        items = sorted(results.items(), key=lambda kv: str(kv[0]))
+    elif isinstance(results, list):
+        items = [(None, value) for value in results]
+    else:
+        return [], {}, ["results must be a dict of host to cis_audit result, or a list (got %s)"
+                        % type(results).__name__]
+    for index, (host, value) in enumerate(items):
+        if isinstance(value, dict) and isinstance(value.get("cis"), dict):
+            evaluation = value["cis"]
+        elif isinstance(value, dict) and isinstance(value.get("controls"), list):
+            evaluation = value
+        else:
+            name = host if host is not None else "result #%d" % index
+            if not isinstance(value, dict) or not value:
+                reason = NO_RESULT
+            elif value.get("unreachable"):
+                reason = "unreachable: %s" % (value.get("msg") or "no message")
+            elif value.get("skipped"):
+                reason = "the audit was skipped on this host"
+            else:
+                reason = "audit failed: %s" % (value.get("msg") or "no message")
+            reason = " ".join(str(reason).split())
+            not_audited[str(name)] = reason if len(reason) <= 300 else reason[:297] + "..."
+            continue
+        if host is not None and evaluation.get("host") != str(host):
+            evaluation = dict(evaluation, host=str(host))  # the inventory name is what the reports are named by
+        evaluations.append(evaluation)
+    evaluations.sort(key=lambda ev: str(ev.get("host")))
+    return evaluations, not_audited, problems
+
+
+def fleet_gate(evaluations, not_audited, fail_on, max_failures):
+    """``cis_report.gate`` over the fleet; a host without an audit fails the gate unless it is disabled."""
+    ok, msg = cis_report.gate(evaluations, fail_on, max_failures)
+    if not_audited and fail_on != "none":
+        ok = False
+        msg = "%s; %d host(s) not audited: %s" % (msg, len(not_audited), ", ".join(sorted(not_audited)))
+    failures = sum(len(cis_report.failing(ev, scored_only=(fail_on == "scored"))) for ev in evaluations)
+    return {"passed": ok, "msg": msg, "fail_on": fail_on, "max_failures": max_failures, "failures": failures,
+            "not_audited": sorted(not_audited)}
+
+
+def summary_lines(evaluations, not_audited, gate, files):
+    lines = cis_report.summary_lines(evaluations) if evaluations else []
+    if not evaluations:
+        lines.append("no host was audited")
+    for host in sorted(not_audited):
+        lines.insert(len(lines) - 1, "%-20s NOT AUDITED: %s" % (host, not_audited[host]))
+    lines.append(gate["msg"])
+    if files.get("dir"):
+        lines.append("reports: %s (summary.md, <host>.json, <host>.junit.xml)" % files["dir"])
+    return lines
+
+
+def markdown(evaluations, not_audited, gate):
+    text = cis_report.to_markdown(evaluations)
+    extra = []
+    if not_audited:
+        extra += ["", "## Hosts not audited", ""]
+        extra += ["- %s: %s" % (host, not_audited[host].replace("|", "\\|")) for host in sorted(not_audited)]
+    extra += ["", "## Gate", "", "%s (settings: `cis_fail_on=%s`, `cis_max_failures=%s`)." % (
+        gate["msg"], gate["fail_on"], gate["max_failures"])]
+    return text + "\n".join(extra) + "\n"
+
+
+def _write(path, text):
+    """Write ``text`` to ``path`` atomically (a reader never sees half a report)."""
+    directory = os.path.dirname(path)
+    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=directory)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def write_reports(report_dir, evaluations, not_audited, gate, formats):
+    os.makedirs(report_dir, exist_ok=True)
+    files = {"dir": report_dir, "hosts": {}}
+    for evaluation in evaluations:
+        host = str(evaluation.get("host"))
+        stem = os.path.join(report_dir, safe_name(host))
+        paths = {}
+        if "json" in formats:
+            paths["json"] = stem + ".json"
+            _write(paths["json"], json.dumps(cis_report.to_kube_bench(evaluation), indent=2, default=to_text) + "\n")
+        if "junit" in formats:
+            paths["junit"] = stem + ".junit.xml"
+            _write(paths["junit"], cis_report.to_junit([evaluation]))
+        files["hosts"][host] = paths
+    if "markdown" in formats:
+        files["summary"] = os.path.join(report_dir, "summary.md")
+        _write(files["summary"], markdown(evaluations, not_audited, gate))
+    return files
+
+
+class ActionModule(ActionBase):
+
+    TRANSFERS_FILES = False
+    _requires_connection = False
+
+    def run(self, tmp=None, task_vars=None):
+        self._supports_check_mode = True
+        self._supports_async = False
+        result = super(ActionModule, self).run(tmp, task_vars)
+        del tmp
+        validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        del validation
+
+        evaluations, not_audited, problems = split_results(_plain(args["results"]))
+        if problems:
+            result.update(failed=True, changed=False, msg="; ".join(problems))
+            return result
+        gate = fleet_gate(evaluations, not_audited, args["fail_on"], args["max_failures"])
+        report_dir = os.path.abspath(args["report_dir"])
+
+        try:
+            files = write_reports(report_dir, evaluations, not_audited, gate, args["formats"])
+        except (IOError, OSError) as exc:
+            result.update(failed=True, changed=False,
+                          msg="could not write the CIS reports to %s: %s" % (report_dir, to_native(exc)))
+            return result
+
+        stats = cis_report.set_stats_data(evaluations)
+        for host, reason in not_audited.items():
+            stats["cis_audit"][host] = {"error": reason}
+        stats["cis_audit_gate"] = {"passed": gate["passed"], "msg": gate["msg"]}
+        totals = cis_report.fleet_totals(evaluations)
+
+        # Report files are the output of the audit, not managed state: never "changed" (keeps reruns idempotent).
+        result["changed"] = False
+        result["report_dir"] = report_dir
+        result["files"] = files
+        result["summary"] = summary_lines(evaluations, not_audited, gate, files)
+        result["stats"] = stats
+        result["gate"] = gate
+        result["totals"] = totals
+        result["not_audited"] = not_audited
+        result["msg"] = "CIS audit of %d host(s): %d pass, %d fail, %d warn, %d waived%s; reports in %s; %s" % (
+            totals["hosts"], totals["pass"], totals["fail"], totals["warn"], totals["waived"],
+            "; %d not audited" % len(not_audited) if not_audited else "", report_dir, gate["msg"])
+        return result

@@ -1,0 +1,161 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: secure_cluster.k8s maintainers
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: cis_report
+short_description: Write the fleet's CIS audit reports and judge the fleet against a failure threshold
+version_added: 0.1.0
+author:
+  - secure_cluster.k8s maintainers (@secure-cluster)
+description:
+  - The fleet step of the CIS audit. Takes the registered results of M(secure_cluster.k8s.cis_audit) of every
+    host and, on the controller, writes into O(report_dir) one C(<host>.json) per host in kube-bench's JSON shape
+    (with this collection's extra fields), one C(<host>.junit.xml) per host (one testcase per recommendation),
+    and a fleet summary C(summary.md).
+  - Returns the human summary (per host counts and failing recommendations with their titles, then the fleet),
+    the data for M(ansible.builtin.set_stats), and the verdict of the O(fail_on)/O(max_failures) gate.
+  - It does not fail when the gate fails; the caller decides (the P(secure_cluster.k8s.audit#role) role fails
+    the play after it has shown the summary), so the reports are always written first.
+  - Hosts without a result (failed or unreachable before their audit) are listed as not audited, in the
+    summary and in C(summary.md), and make the gate fail unless O(fail_on=none).
+  - This is an action plugin that runs on the controller only and opens no connection; run it once
+    (C(run_once=true)) after the per-host audit.
+options:
+  results:
+    description:
+      - The audit results, as a dict of inventory host name to the registered result of
+        M(secure_cluster.k8s.cis_audit) for that host (null or missing for a host that has none).
+      - A list of registered results, or of their RV(secure_cluster.k8s.cis_audit#module:cis) values, is also
+        accepted.
+    type: raw
+    required: true
+  report_dir:
+    description:
+      - Directory on the controller to write the reports to; created when missing. Existing reports of the same
+        hosts are replaced (atomically); files of other hosts are left alone.
+      - A relative path is relative to the working directory of C(ansible-playbook).
+    type: path
+    default: reports
+  formats:
+    description: Which reports to write. V(json) and V(junit) are per host, V(markdown) is C(summary.md).
+    type: list
+    elements: str
+    choices: [json, junit, markdown]
+    default: [json, junit, markdown]
+  fail_on:
+    description:
+      - What the gate counts. V(any) counts every C(FAIL), V(scored) only scored ones (and expired waivers),
+        V(none) disables the gate.
+    type: str
+    choices: [any, scored, none]
+    default: none
+  max_failures:
+    description: The gate fails when the fleet has more failures than this (counted as O(fail_on) says).
+    type: int
+    default: 0
+attributes:
+  action:
+    support: full
+    description: Runs on the controller only.
+  async:
+    support: none
+    description: Not supported.
+  check_mode:
+    support: full
+    description:
+      - Behaves the same in check mode and writes the reports then too; they are the audit's output on the
+        controller, not state of any managed node.
+  diff_mode:
+    support: none
+    description: No diff.
+  platform:
+    support: full
+    platforms: posix
+    description: Runs on the controller.
+notes:
+  - The task never reports C(changed); the report files are output, not managed state, so an audit run twice is
+    idempotent.
+seealso:
+  - module: secure_cluster.k8s.cis_audit
+  - name: kube-bench JSON output
+    description: The shape of C(<host>.json).
+    link: https://github.com/aquasecurity/kube-bench/blob/main/docs/running.md
+"""
+
+EXAMPLES = r"""
+- name: Audit every node
+  secure_cluster.k8s.cis_audit:
+    level: 1
+  register: audit
+
+- name: Write the reports and judge the fleet (once, on the controller)
+  secure_cluster.k8s.cis_report:
+    results: "{{ dict(ansible_play_hosts_all | zip(ansible_play_hosts_all | map('extract', hostvars)
+                 | map(attribute='audit', default=None))) }}"
+    report_dir: /var/lib/cis-reports
+    fail_on: scored
+    max_failures: 0
+  run_once: true
+  delegate_to: localhost
+  register: report
+
+- name: Show the summary
+  ansible.builtin.debug:
+    msg: "{{ report.summary }}"
+  run_once: true
+
+- name: Fail when the gate failed
+  ansible.builtin.assert:
+    that: report.gate.passed
+    fail_msg: "{{ report.gate.msg }}"
+  run_once: true
+"""
+
+RETURN = r"""
+report_dir:
+  description: Absolute path of the report directory.
+  returned: success
+  type: str
+  sample: /srv/audit/reports
+files:
+  description: C(dir), C(summary) (path of C(summary.md)) and C(hosts) (host to C(json) and C(junit) paths).
+  returned: success
+  type: dict
+summary:
+  description:
+    - The human summary, one line per list item. Per host a line of counts, then C(FAIL <id> <title>) for each
+      failing recommendation, drift and notes; hosts not audited; the fleet totals; the gate; where the reports are.
+  returned: success
+  type: list
+  elements: str
+stats:
+  description:
+    - Data for M(ansible.builtin.set_stats). C(cis_audit) maps each host to C(pass), C(fail), C(warn), C(waived)
+      and C(failed_ids) (or C(error) when it was not audited); C(cis_audit_totals) has the fleet counts and
+      C(cis_audit_gate) the gate's C(passed) and C(msg).
+  returned: success
+  type: dict
+gate:
+  description:
+    - C(passed), C(msg), C(fail_on), C(max_failures), C(failures) (the number the gate counted) and
+      C(not_audited) (host names).
+  returned: success
+  type: dict
+totals:
+  description: Fleet counts C(hosts), C(pass), C(fail), C(warn), C(info), C(waived), C(total).
+  returned: success
+  type: dict
+not_audited:
+  description: Host name to the reason it has no audit result.
+  returned: success
+  type: dict
+msg:
+  description: One-line summary.
+  returned: always
+  type: str
+"""
