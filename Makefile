@@ -1,6 +1,6 @@
 # secure_cluster.k8s — developer and CI entry points. Run as root on Debian/Ubuntu.
 #   make test   lint, sanity, unit tests, then the molecule scenarios (installs what it needs)
-#   make demo   start test nodes, audit them, harden them, audit again
+#   make demo   audit SSH-reachable test nodes (the hardening roles will add: harden, audit again)
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
@@ -20,11 +20,12 @@ export ANSIBLE_HOME := $(CURDIR)/.cache/ansible
 export ANSIBLE_FORCE_COLOR ?= 0
 export PY_COLORS ?= 0
 
-.PHONY: help host venv image lint yamllint ansible-lint collection sanity unit molecule test demo demo-down clean
+.PHONY: help host venv image lint yamllint ansible-lint collection sanity unit molecule test demo demo-nodes demo-down bench clean
 
 help:
 	@echo "make test    lint + ansible-test sanity + unit tests + molecule scenarios ($(MOLECULE_SCENARIOS))"
-	@echo "make demo    (see README) start test nodes and run the audit / hardening against them"
+	@echo "make demo    audit SSH-reachable test nodes (make demo-nodes starts fresh ones, make demo-down removes them)"
+	@echo "make bench   audit.yml vs a one-task ping on the same test nodes"
 	@echo "make image   build the podman test-node image"
 
 host:
@@ -73,11 +74,18 @@ molecule: venv image collection
 	cd $(COLL_DIR) && for s in $(MOLECULE_SCENARIOS); do \
 	  echo "== molecule test -s $$s"; $(BIN)/molecule test -s $$s || exit 1; done
 
+demo-nodes: venv image collection
+	scripts/demo.sh nodes
+
 demo: venv image collection
-	scripts/demo.sh
+	scripts/demo.sh run
 
 demo-down:
-	tests/testbed/nodes.sh down sck8s-demo sck8s-demo-cp1 sck8s-demo-w1
+	scripts/demo.sh down
+
+# Speed of the audit against a one-task ping on the same nodes; reported, never asserted (BENCH_NODES=N).
+bench: venv image collection
+	scripts/bench.sh
 
 test: host venv image lint sanity unit molecule
 	@echo "make test: all stages passed"
