@@ -5,33 +5,15 @@ from __future__ import annotations
 
 import base64
 import datetime
-import importlib.util
 import os
 import shutil
 import stat
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import yaml
+from ansible_collections.secure_cluster.k8s.tests.unit.testbed_loader import node_init as ni
 
-NODE_INIT = Path(__file__).resolve().parents[2] / "testbed/node/usr/local/lib/testbed/node_init.py"
-
-
-def _load():
-    spec = importlib.util.spec_from_file_location("testbed_node_init", NODE_INIT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look the module up by name
-    saved, sys.dont_write_bytecode = sys.dont_write_bytecode, True  # no __pycache__ inside the image inputs
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.dont_write_bytecode = saved
-    return module
-
-
-ni = _load()
 
 IP = "10.89.0.2"
 NAME = "cp1"

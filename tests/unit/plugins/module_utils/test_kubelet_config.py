@@ -4,31 +4,13 @@
 node's generator writes it."""
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
 
 import pytest
 import yaml
 
 from ansible_collections.secure_cluster.k8s.plugins.module_utils import kubelet_config as kc
+from ansible_collections.secure_cluster.k8s.tests.unit.testbed_loader import node_init as ni
 
-NODE_INIT = Path(__file__).resolve().parents[3] / "testbed/node/usr/local/lib/testbed/node_init.py"
-
-
-def _load_node_init():
-    spec = importlib.util.spec_from_file_location("testbed_node_init", NODE_INIT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look the module up by name
-    saved, sys.dont_write_bytecode = sys.dont_write_bytecode, True  # no __pycache__ inside the image inputs
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.dont_write_bytecode = saved
-    return module
-
-
-ni = _load_node_init()
 
 GOOD_SYSCTLS = {"vm.overcommit_memory": "1", "vm.panic_on_oom": "0", "kernel.panic": "10",
                 "kernel.panic_on_oops": "1", "kernel.keys.root_maxkeys": "1000000",

@@ -3,10 +3,8 @@
 """Unit tests of plugins/module_utils/static_pod.py on kubeadm manifests made by the test node's generator."""
 from __future__ import annotations
 
-import importlib.util
 import os
 import stat
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,24 +12,9 @@ import yaml
 
 from ansible_collections.secure_cluster.k8s.plugins.action.static_pod_manifest import dump_manifest
 from ansible_collections.secure_cluster.k8s.plugins.module_utils import static_pod as sp
+from ansible_collections.secure_cluster.k8s.tests.unit.testbed_loader import node_init as ni
 
-NODE_INIT = Path(__file__).resolve().parents[3] / "testbed/node/usr/local/lib/testbed/node_init.py"
 IP = "10.89.0.2"
-
-
-def _load():
-    spec = importlib.util.spec_from_file_location("testbed_node_init_for_static_pod", NODE_INIT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look the module up by name
-    saved, sys.dont_write_bytecode = sys.dont_write_bytecode, True  # no __pycache__ inside the image inputs
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.dont_write_bytecode = saved
-    return module
-
-
-ni = _load()
 MINORS = ("1.28", "1.33")
 
 
