@@ -117,3 +117,39 @@ def test_unknown_flag_crash_loops_the_apiserver(host):
     finally:
         host.check_output("cp -p /root/kube-apiserver.yaml.orig %s", path)
     host.run_expect([0], RUNNER + " wait kube-apiserver --ready --timeout 120")
+
+
+KUBELET_KERNEL_DEFAULTS = {"vm/overcommit_memory": "1", "vm/panic_on_oom": "0", "kernel/panic": "10",
+                           "kernel/panic_on_oops": "1", "kernel/keys/root_maxkeys": "1000000",
+                           "kernel/keys/root_maxbytes": "25000000"}
+
+
+def test_kubelet_protect_kernel_defaults_is_enforced(host):
+    """protectKernelDefaults: true stops the kubelet when the kernel differs (the kernel params are the host's)."""
+    config = "/var/lib/kubelet/config.yaml"
+    differing = [key for key, want in KUBELET_KERNEL_DEFAULTS.items()
+                 if host.file("/proc/sys/" + key).content_string.strip() != want]
+    host.check_output("cp -p %s /root/kubelet-config.yaml.orig", config)
+    try:
+        host.check_output("printf 'protectKernelDefaults: true\\n' >> %s", config)
+        host.check_output("systemctl restart kubelet")
+        time.sleep(3)
+        if differing:
+            assert not host.service("kubelet").is_running
+            journal = host.check_output("journalctl -u kubelet --no-pager -n 50")
+            assert "invalid kernel flag: %s" % differing[0] in journal
+        else:
+            assert host.check_output("curl -sS http://127.0.0.1:10248/healthz") == "ok"
+    finally:
+        host.check_output("cp -p /root/kubelet-config.yaml.orig %s", config)
+        host.check_output("systemctl restart kubelet")
+    assert wait_for_kubelet(host), "kubelet did not come back with the original config"
+
+
+def wait_for_kubelet(host, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if host.run("curl -sS http://127.0.0.1:10248/healthz").stdout == "ok":
+            return True
+        time.sleep(1)
+    return False
