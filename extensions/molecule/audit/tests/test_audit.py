@@ -1,8 +1,9 @@
-"""The CIS audit on a real test node (fresh kubeadm control plane, static pods run by the testbed's runner).
+"""The CIS audit on real test nodes (kubeadm control planes, static pods run by the testbed's runner).
 
-The converge step audited the fresh node into $MOLECULE_EPHEMERAL_DIRECTORY/audit-reports. These tests read those
-reports, then hand-harden the node (kube-scheduler --profiling=false), audit again, and show the two ways the
-configured state and the running state of a component can disagree."""
+The converge step audited both nodes into $MOLECULE_EPHEMERAL_DIRECTORY/audit-reports: cp1 as kubeadm left it,
+hard1 after prepare.yml hand-hardened it. These tests read those reports, then hand-harden cp1 further
+(kube-scheduler --profiling=false), audit it again, and show the two ways the configured state and the running
+state of a component can disagree."""
 import json
 import os
 import shutil
@@ -11,8 +12,10 @@ import sys
 import xml.etree.ElementTree as ET
 
 import pytest
+import testinfra
 
 HOST = "sck8s-mol-audit-cp1"
+HARDENED = "sck8s-mol-audit-hard1"
 HERE = os.path.dirname(os.path.abspath(__file__))
 CONVERGE = os.path.join(HERE, "..", "converge.yml")
 REPORTS = os.path.join(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", ""), "audit-reports")
@@ -57,8 +60,8 @@ def failed_ids(report):
     return sorted((i for i, r in checks(report).items() if r["status"] == "FAIL"), key=id_key)
 
 
-def load_report(directory):
-    with open(os.path.join(directory, HOST + ".json")) as handle:
+def load_report(directory, name=HOST):
+    with open(os.path.join(directory, name + ".json")) as handle:
         return json.load(handle)
 
 
@@ -90,7 +93,8 @@ def fresh():
 # the reports of the converge step: a fresh kubeadm node
 # ---------------------------------------------------------------------------------------------------------------
 def test_reports_written_on_the_controller():
-    assert sorted(os.listdir(REPORTS)) == sorted([HOST + ".json", HOST + ".junit.xml", "summary.md"])
+    assert sorted(os.listdir(REPORTS)) == sorted([HOST + ".json", HOST + ".junit.xml", HARDENED + ".json",
+                                                  HARDENED + ".junit.xml", "summary.md"])
 
 
 def test_fresh_node_fails_what_the_unit_tests_predict(fresh):
@@ -149,7 +153,11 @@ def test_summary_markdown():
     assert md.startswith("# CIS Kubernetes Benchmark audit")
     assert "| %s |" % HOST in md
     assert "| 1.4.1 | Ensure that the --profiling argument is set to false |" in md
+    assert "| %s |" % HARDENED in md
+    assert "| **fleet (2)** |" in md
+    # the fleet's failures are cp1's: the hand-hardened node has none
     assert "CIS gate disabled (cis_fail_on=none); 12 failure(s)" in md
+    assert "## %s\n\nNo failing recommendations." % HARDENED in md
 
 
 def test_audit_changed_nothing_on_the_node(host):
@@ -157,6 +165,108 @@ def test_audit_changed_nothing_on_the_node(host):
         state = json.loads(host.check_output("cat /run/static-pods/%s.json", pod))
         assert state["state"] == "running" and state["restarts"] == 0, state
     assert host.file(MANIFESTS + "/kube-apiserver.yaml").mode == 0o600
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the reports of the converge step: the node prepare.yml hand-hardened (hard1)
+# ---------------------------------------------------------------------------------------------------------------
+# What prepare.yml fixed: every failure of the fresh node, and the manual recommendations that
+# tests/unit/plugins/module_utils/test_cis_eval.py (test_hardened_node) sees pass on its hardened fixture.
+HARDENED_PASSED = sorted(set(FRESH_FAILED) | {
+    "1.2.3", "1.2.9", "1.2.11", "1.2.27", "1.2.28", "1.2.29", "1.3.1", "3.2.1", "4.1.3", "4.1.4", "4.2.4",
+    "4.2.8", "4.2.9", "4.2.11", "4.2.12", "4.2.13", "4.2.14"}, key=id_key)
+# Everything outside section 5 that is not PASS on the hardened node, and why. All are unscored (WARN, never FAIL).
+HARDENED_WARN = {
+    # no CNI plugin is installed on the test node, so there is no CNI file to judge
+    "1.1.9": "no cni file found",
+    "1.1.10": "no cni file found",
+    # --anonymous-auth=false is left off: kubeadm's apiserver probes are anonymous, so the API server would fail
+    # its startup probe and crash-loop (on the test node's stand-in as on a real kubeadm node)
+    "1.2.1": "--anonymous-auth not set",
+    # human reviews, with nothing a node can show (as in test_hardened_node)
+    "1.2.20": "manual recommendation",
+    "3.1.1": "manual recommendation",
+    "3.1.2": "manual recommendation",
+    "3.1.3": "manual recommendation",
+    "3.2.2": "manual recommendation",
+}
+HARDENED_PODS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler")
+
+
+@pytest.fixture(scope="module")
+def hardened():
+    return load_report(REPORTS, HARDENED)
+
+
+@pytest.fixture(scope="module")
+def hardened_host():
+    return testinfra.get_host("podman://" + HARDENED)
+
+
+def test_hardened_node_fails_nothing(hardened):
+    assert failed_ids(hardened) == []
+    assert hardened["Totals"]["total_fail"] == 0 and hardened["secure_cluster"]["failed"] == []
+    got = checks(hardened)
+    assert len(got) == 131
+    assert dict((i, got[i]["status"]) for i in HARDENED_PASSED) == dict((i, "PASS") for i in HARDENED_PASSED)
+    # nothing else: no INFO, no FAIL, no WARN beyond the list above (and the API-only section 5)
+    assert dict((i, r["status"]) for i, r in got.items() if r["status"] != "PASS" and not i.startswith("5.")) == \
+        dict((i, "WARN") for i in HARDENED_WARN)
+    for cid, why in HARDENED_WARN.items():
+        assert why in got[cid]["reason"], (cid, got[cid]["reason"])
+    assert all(r["status"] == "WARN" for i, r in got.items() if i.startswith("5."))
+    # judged on the running processes, which run what the manifests say
+    assert [i for i, r in got.items() if r["drift"]] == [] and hardened["secure_cluster"]["drift"] == []
+    assert got["1.2.15"]["actual"] == {"running": "--profiling=false", "configured": "--profiling=false"}
+    assert got["1.3.2"]["actual"]["running"] == got["1.4.1"]["actual"]["running"] == "--profiling=false"
+    assert got["1.2.16"]["actual"]["running"] == "--audit-log-path=/var/log/kubernetes/audit/audit.log"
+    assert got["1.2.5"]["actual"]["running"] == "--kubelet-certificate-authority=/etc/kubernetes/pki/ca.crt"
+    assert got["1.2.30"]["actual"]["running"] == "--service-account-extend-token-expiration=false"
+    assert got["1.2.28"]["actual"]["configured"] == "providers in /etc/kubernetes/enc/config.yaml: aescbc,identity"
+    assert got["1.1.12"]["actual"]["configured"] == "etcd:etcd /var/lib/etcd"
+    assert got["4.1.9"]["actual"]["configured"] == "600 /var/lib/kubelet/config.yaml"
+    ours = hardened["secure_cluster"]
+    assert ours["host"] == HARDENED
+    assert [m for m in ours["messages"] if "is not one of the versions cis-1.12 targets" not in m] == []
+
+
+def test_hardened_junit_has_no_failure(hardened):
+    root = ET.parse(os.path.join(REPORTS, HARDENED + ".junit.xml")).getroot()
+    suite = root.find("testsuite")
+    assert suite.get("name") == HARDENED + " cis-1.12"
+    assert int(suite.get("tests")) == 131 and int(suite.get("failures")) == 0
+    assert [c.get("name") for c in suite.findall("testcase") if c.find("failure") is not None] == []
+
+
+def test_hardened_pods_run_the_hardened_manifests(hardened_host):
+    """Hardening broke nothing: every pod runs and is ready, without a restart, from its current manifest."""
+    for pod in HARDENED_PODS:
+        state = json.loads(hardened_host.check_output("cat /run/static-pods/%s.json", pod))
+        assert state["state"] == "running" and state["ready"] is True and state["restarts"] == 0, state
+        manifest = "%s/%s.yaml" % (MANIFESTS, pod)
+        assert state["manifest"] == manifest
+        sha = hardened_host.check_output("sha256sum %s", manifest).split()[0]
+        assert state["manifest_sha256"] == sha, pod
+        assert hardened_host.file(manifest).mode == 0o600
+        assert hardened_host.file(manifest).user == hardened_host.file(manifest).group == "root"
+    api = json.loads(hardened_host.check_output("cat /run/static-pods/kube-apiserver.json"))["command"]
+    for flag in ("--profiling=false", "--audit-log-path=/var/log/kubernetes/audit/audit.log",
+                 "--encryption-provider-config=/etc/kubernetes/enc/config.yaml",
+                 "--admission-control-config-file=/etc/kubernetes/admission/config.yaml"):
+        assert flag in api
+    # the API server writes its audit log to the node, through the writable hostPath mount
+    log = hardened_host.file("/var/log/kubernetes/audit/audit.log")
+    assert log.is_file and log.mode == 0o600
+
+
+def test_hardened_kubelet_runs_its_hardened_config(hardened_host):
+    assert hardened_host.service("kubelet").is_running
+    assert hardened_host.check_output("curl -fsS http://127.0.0.1:10248/healthz") == "ok"
+    config = hardened_host.file("/var/lib/kubelet/config.yaml")
+    assert config.mode == 0o600 and config.user == "root"
+    assert "readOnlyPort: 0" in config.content_string and "protectKernelDefaults" not in config.content_string
+    for unit in ("kubelet.service", "kubelet.service.d/10-kubeadm.conf"):
+        assert hardened_host.file("/usr/lib/systemd/system/" + unit).mode == 0o600
 
 
 # ---------------------------------------------------------------------------------------------------------------
