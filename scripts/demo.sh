@@ -40,6 +40,7 @@ case ${1:-run} in
     rm -rf "$REPORTS"
     ansible-playbook -i "$INV" playbooks/audit.yml -e cis_fail_on=none -e "cis_report_dir=$REPORTS"
     echo
+    sed -n '/^| host /,/^$/p' "$REPORTS/summary.md"  # the fleet table of summary.md
     echo "Reports in ${REPORTS#"$PWD"/}/:"
     echo "  summary.md                 the fleet: counts per node, failing recommendations, the role variable that fixes each"
     for f in "$REPORTS"/*.json; do
