@@ -11,7 +11,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 # Outside this git checkout: ansible-test lists files with git when it finds a repository around the collection.
 COLL_ROOT ?= /var/tmp/secure_cluster_k8s-$(shell printf %s '$(CURDIR)' | md5sum | cut -c1-8)/collections
 COLL_DIR := $(COLL_ROOT)/ansible_collections/secure_cluster/k8s
-MOLECULE_SCENARIOS ?= default multinode audit kubelet
+MOLECULE_SCENARIOS ?= default multinode audit kubelet control_plane
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(COLL_ROOT)
 # Per checkout: molecule's prerun installs the collection under ANSIBLE_HOME, and a stale copy there from another
