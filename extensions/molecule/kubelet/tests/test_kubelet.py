@@ -98,22 +98,35 @@ def test_anonymous_request_refused(host):
     assert code == "401"
 
 
-def test_protect_kernel_defaults_refused_before_anything_is_written(host):
-    """The node's kernel.*/vm.* params are the host's and differ from the kubelet's expectations: the module
-    refuses, the play fails, the file and the running kubelet are untouched."""
-    wrong = host.run("sysctl -n kernel.panic vm.overcommit_memory kernel.panic_on_oops").stdout.split()
-    if wrong == ["10", "1", "1"]:
-        pytest.skip("the host's kernel parameters already match what the kubelet expects")
+KUBELET_KERNEL_DEFAULTS = {"vm/overcommit_memory": "1", "vm/panic_on_oom": "0", "kernel/panic": "10",
+                           "kernel/panic_on_oops": "1", "kernel/keys/root_maxkeys": "1000000",
+                           "kernel/keys/root_maxbytes": "25000000"}
+
+
+def test_protect_kernel_defaults_follows_the_kernel(host):
+    """protectKernelDefaults: true. The node's kernel.*/vm.* params are the host's: where they differ from the
+    kubelet's expectations the module refuses, the play fails, and the file and the running kubelet are untouched;
+    where they match, the setting applies and the kubelet stays healthy."""
+    differing = [key for key, want in KUBELET_KERNEL_DEFAULTS.items()
+                 if host.file("/proc/sys/" + key).content_string.strip() != want]
     before = host.file(CONFIG).sha256sum
     pid = main_pid(host)
     proc = converge({"kubelet_protect_kernel_defaults": True})
     out = proc.stdout + proc.stderr
-    assert proc.returncode != 0, out[-4000:]
-    assert "protectKernelDefaults: true is refused" in out, out[-4000:]
-    assert " expected " in out and " actual " in out, out[-4000:]  # each parameter with both values
-    assert "RUNNING HANDLER" not in out, out[-4000:]
-    assert host.file(CONFIG).sha256sum == before
-    assert main_pid(host) == pid
+    if differing:
+        assert proc.returncode != 0, out[-4000:]
+        assert "protectKernelDefaults: true is refused" in out, out[-4000:]
+        assert " expected " in out and " actual " in out, out[-4000:]  # each parameter with both values
+        assert "RUNNING HANDLER" not in out, out[-4000:]
+        assert host.file(CONFIG).sha256sum == before
+        assert main_pid(host) == pid
+    else:
+        try:
+            assert proc.returncode == 0, out[-4000:]
+            assert "protectKernelDefaults: true" in host.file(CONFIG).content_string
+            assert host.check_output("curl -sS http://127.0.0.1:10248/healthz") == "ok"
+        finally:
+            assert converge({"kubelet_protect_kernel_defaults": False}).returncode == 0
 
 
 def test_broken_setting_is_rolled_back(host):
