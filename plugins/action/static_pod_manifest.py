@@ -22,27 +22,8 @@ except ImportError:  # pragma: no cover - PyYAML ships with ansible-core
     HAS_YAML = False
 
 MODULE = "secure_cluster.k8s.static_pod_manifest"
-DEFAULT_BACKUP_DIR = "/var/lib/secure_cluster/backups/manifests"
-
-ARGUMENT_SPEC = dict(
-    path=dict(type="path", required=True),
-    container=dict(type="str"),
-    flags=dict(type="dict", default={}),
-    remove_flags=dict(type="list", elements="str", default=[]),
-    replace=dict(type="list", elements="str", default=[]),
-    volumes=dict(type="list", elements="dict", default=[], options=dict(
-        name=dict(type="str", required=True),
-        hostPath=dict(type="str", required=True),
-        mountPath=dict(type="str"),
-        readOnly=dict(type="bool", default=True),
-        type=dict(type="str", default="DirectoryOrCreate"),
-    )),
-    version=dict(type="str"),
-    backup_dir=dict(type="path", default=DEFAULT_BACKUP_DIR),
-    backup_keep=dict(type="int", default=5),
-    preflight=dict(type="bool", default=True),
-    allow_probe_breaking=dict(type="bool", default=False),
-)
+DEFAULT_BACKUP_DIR = static_pod.DEFAULT_BACKUP_DIR
+ARGUMENT_SPEC = static_pod.USER_ARGUMENT_SPEC
 
 if HAS_YAML:
     class KubeDumper(yaml.SafeDumper):

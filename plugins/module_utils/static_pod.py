@@ -36,6 +36,29 @@ import tempfile
 from ansible_collections.secure_cluster.k8s.plugins.module_utils import k8s_flags
 
 # Comma-list flags whose members are merged (existing members kept, new ones appended) unless replaced.
+DEFAULT_BACKUP_DIR = "/var/lib/secure_cluster/backups/manifests"
+
+# The options users set; the action plugin validates them, the module adds its internal options to them.
+USER_ARGUMENT_SPEC = dict(
+    path=dict(type="path", required=True),
+    container=dict(type="str"),
+    flags=dict(type="dict", default={}),
+    remove_flags=dict(type="list", elements="str", default=[]),
+    replace=dict(type="list", elements="str", default=[]),
+    volumes=dict(type="list", elements="dict", default=[], options=dict(
+        name=dict(type="str", required=True),
+        hostPath=dict(type="str", required=True),
+        mountPath=dict(type="str"),
+        readOnly=dict(type="bool", default=True),
+        type=dict(type="str", default="DirectoryOrCreate"),
+    )),
+    version=dict(type="str"),
+    backup_dir=dict(type="path", default=DEFAULT_BACKUP_DIR),
+    backup_keep=dict(type="int", default=5),
+    preflight=dict(type="bool", default=True),
+    allow_probe_breaking=dict(type="bool", default=False),
+)
+
 MERGE_LIST_FLAGS = frozenset((
     "enable-admission-plugins", "disable-admission-plugins", "authorization-mode", "tls-cipher-suites",
 ))

@@ -241,23 +241,7 @@ from ansible.module_utils.common.text.converters import to_native
 from ansible_collections.secure_cluster.k8s.plugins.module_utils import static_pod
 
 ARGUMENT_SPEC = dict(
-    path=dict(type="path", required=True),
-    container=dict(type="str"),
-    flags=dict(type="dict", default={}),
-    remove_flags=dict(type="list", elements="str", default=[]),
-    replace=dict(type="list", elements="str", default=[]),
-    volumes=dict(type="list", elements="dict", default=[], options=dict(
-        name=dict(type="str", required=True),
-        hostPath=dict(type="str", required=True),
-        mountPath=dict(type="str"),
-        readOnly=dict(type="bool", default=True),
-        type=dict(type="str", default="DirectoryOrCreate"),
-    )),
-    version=dict(type="str"),
-    backup_dir=dict(type="path", default="/var/lib/secure_cluster/backups/manifests"),
-    backup_keep=dict(type="int", default=5),
-    preflight=dict(type="bool", default=True),
-    allow_probe_breaking=dict(type="bool", default=False),
+    static_pod.USER_ARGUMENT_SPEC,
     _mode=dict(type="str", choices=["read", "write"]),
     _content=dict(type="str"),
     _expected_sha256=dict(type="str"),
