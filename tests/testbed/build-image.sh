@@ -11,13 +11,14 @@
 # than this shell's hard limits) when it does not already select runc: see tests/testbed/README.md.
 #
 # Environment: DEBIAN_MIRROR (default http://deb.debian.org/debian), FORCE_NODE_BUILD=1 to rebuild the node
-# image even when the label matches.
+# image even when the label matches, SCK8S_NODE_IMAGE to build the node image under another name (a branch that
+# changes the test node, next to one that does not).
 set -euo pipefail
 
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 BASE_IMAGE=localhost/secure-cluster-k8s/base:bookworm
-NODE_IMAGE=localhost/secure-cluster-k8s/node:latest
+NODE_IMAGE=${SCK8S_NODE_IMAGE:-localhost/secure-cluster-k8s/node:latest}
 LABEL=io.secure-cluster.inputs-sha
 CONTAINERS_CONF=/etc/containers/containers.conf
 

@@ -6,7 +6,7 @@
 # Env: K8S_VERSION (default 1.33), IMAGE, SSH_KEY (private key; created if missing).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-IMAGE=${IMAGE:-localhost/secure-cluster-k8s/node:latest}
+IMAGE=${IMAGE:-${SCK8S_NODE_IMAGE:-localhost/secure-cluster-k8s/node:latest}}
 K8S_VERSION=${K8S_VERSION:-1.33}
 SSH_KEY=${SSH_KEY:-$here/../../.cache/ssh/id_ed25519}
 
