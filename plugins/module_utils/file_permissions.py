@@ -165,13 +165,14 @@ def _normalise_entry(index, entry, problems):
     paths = entry.get("paths")
     if isinstance(paths, str):
         paths = [paths]
-    if not paths:
-        problems.append("entry %s: paths is empty" % label)
+    if not isinstance(paths, list):
+        problems.append("entry %s: paths must be a list" % label)
         return None
     norm = {"id": entry_id, "paths": [], "mode": None, "uid": None, "gid": None, "owner": entry.get("owner"),
             "group": entry.get("group"), "recurse": bool(entry.get("recurse")),
             "file_type": entry.get("file_type") or "any"}
     ok = True
+    # An empty list is allowed (a role passes the files it found); it matches nothing and reports nothing missing.
     for pattern in paths:
         problem = _check_pattern(label, pattern)
         if problem:

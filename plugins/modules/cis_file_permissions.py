@@ -42,6 +42,7 @@ options:
         description:
           - Absolute paths or shell globs (for example C(/etc/kubernetes/pki/**/*.crt)).
           - As in the shell, C(*) does not match a leading dot.
+          - An empty list is allowed (for paths a role found on the node); the entry then does nothing.
         type: list
         elements: str
         required: true

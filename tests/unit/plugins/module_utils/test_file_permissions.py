@@ -263,3 +263,9 @@ def test_apply_failure_reports_what_was_changed(tmp_path, monkeypatch):
         fp.apply(planned)
     assert exc.value.changed == [first]
     assert "cannot change " + second in str(exc.value)
+
+
+def test_empty_paths_match_nothing(tmp_path):
+    out = fp.run([{"id": "4.1.1", "paths": [], "mode": "0600"}], missing="fail")
+    assert out == {"changed": False, "results": [{"id": "4.1.1", "paths": [], "missing": [], "changed": []}],
+                   "diff": fp.diff_text({})}
