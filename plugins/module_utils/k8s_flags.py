@@ -988,3 +988,373 @@ def check_admission_plugin(version, name):
     if plugin in _ADMISSION_REMOVED_EARLIER:
         return "%s: it was removed in v%s" % (head, _ADMISSION_REMOVED_EARLIER[plugin])
     return "%s: it is not a kube-apiserver admission plugin" % head
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Feature gates (--feature-gates, KubeletConfiguration.featureGates)
+#
+# Every component registers the same global gate set (kube features, apiserver, component-base and client-go
+# features), so the data is one table for all components. A gate's history is a string of specs
+# "<minor><stage><default>[L]", each valid from its minor until the next one: stage a=alpha b=beta g=GA
+# d=deprecated u=unknown (the gate existed, its stage is not recorded), default 0/1, L = locked to the default.
+#   "1.31a0 1.32b1 1.34g1L": alpha (off) from 1.31, beta (on) from 1.32, GA locked on from 1.34.
+# Sources:
+# * _GATES: kubernetes/kubernetes test/compatibility_lifecycle/reference/versioned_feature_list.yaml as it stood
+#   in the 1.34 cycle (specs up to 1.34), which lists every gate of that release with its versioned specs;
+#   scripts/feature_gates_from_yaml.py turns that file into these lines. _CLIENT_GO_GATES: client-go's
+#   features/known_features.go (registered into every component's gates, absent from the list).
+# * _GONE_GATES: gates of 1.28-1.31 that are no longer in that list: stages from the kubernetes/website
+#   feature gate pages (content/en/docs/reference/command-line-tools-reference/feature-gates/<Gate>.md front
+#   matter; "removed: true" with the last toVersion gives the removal) and the locking from
+#   test/featuregates_linter/test_data/unversioned_feature_list.yaml of the 1.31 cycle. A removal of None: the
+#   pages do not record it; the gate is accepted up to 1.33 and unknown from 1.34 on (not in the 1.34 list).
+# Gaps: a gate removed between 1.28 and 1.33 that is missing from _GONE_GATES is reported unrecognized on the
+# versions that still had it, and gates added in 1.35 are not recorded, so unknown names are not refused on
+# minors newer than FEATURE_GATES_DATA_MINOR.
+# ---------------------------------------------------------------------------------------------------------------
+FEATURE_GATES_DATA_MINOR = "1.34"
+_GONE_GATES_LAST_SEEN = "1.31"  # the unversioned_feature_list.yaml the locking of _GONE_GATES comes from
+
+_GATES = {
+    "AggregatedDiscoveryRemoveBetaType": "1.0g0 1.33d1",
+    "AllAlpha": "1.0a0",
+    "AllBeta": "1.0b0",
+    "AllowDNSOnlyNodeCSR": "1.0g1 1.31d0",
+    "AllowInsecureKubeletCertificateSigningRequests": "1.0g1 1.31d0",
+    "AllowOverwriteTerminationGracePeriodSeconds": "1.0g1 1.32d0",
+    "AllowParsingUserUIDFromCertAuth": "1.33b1",
+    "AllowServiceLBStatusOnNonLB": "1.0g1 1.29d0 1.32d0L",
+    "AllowUnsafeMalformedObjectDeletion": "1.32a0",
+    "AnonymousAuthConfigurableEndpoints": "1.31a0 1.32b1 1.34g1L",
+    "AnyVolumeDataSource": "1.18a0 1.24b1 1.33g1L",
+    "APIResponseCompression": "1.8a0 1.16b1",
+    "APIServerIdentity": "1.20a0 1.26b1",
+    "APIServerTracing": "1.22a0 1.27b1",
+    "APIServingWithRoutine": "1.30a0",
+    "AuthorizeNodeWithSelectors": "1.31a0 1.32b1 1.34g1L",
+    "AuthorizeWithSelectors": "1.31a0 1.32b1 1.34g1L",
+    "BtreeWatchCache": "1.32b1 1.33g1L",
+    "CBORServingAndStorage": "1.32a0",
+    "ClearingNominatedNodeNameAfterBinding": "1.34b1",
+    "CloudControllerManagerWebhook": "1.27a0",
+    "ClusterTrustBundle": "1.27a0 1.33b0",
+    "ClusterTrustBundleProjection": "1.29a0 1.33b0",
+    "ComponentFlagz": "1.32a0",
+    "ComponentSLIs": "1.26a0 1.27b1 1.32g1L",
+    "ComponentStatusz": "1.32a0",
+    "ConcurrentWatchObjectDecode": "1.31b0",
+    "ConsistentListFromCache": "1.28a0 1.31b1 1.34g1L",
+    "ContainerCheckpoint": "1.25a0 1.30b1",
+    "ContainerStopSignals": "1.33a0",
+    "ContextualLogging": "1.24a0 1.30b1",
+    "CoordinatedLeaderElection": "1.31a0 1.33b0",
+    "CPUManagerPolicyAlphaOptions": "1.23a0",
+    "CPUManagerPolicyBetaOptions": "1.23b1",
+    "CPUManagerPolicyOptions": "1.22a0 1.23b1 1.33g1L",
+    "CRDValidationRatcheting": "1.28a0 1.30b1 1.33g1L",
+    "CronJobsScheduledAnnotation": "1.28b1 1.32g1L",
+    "CrossNamespaceVolumeDataSource": "1.26a0",
+    "CSIMigrationPortworx": "1.23a0 1.25b0 1.31b1 1.33g1L",
+    "CSIVolumeHealth": "1.21a0",
+    # Listed as CPUCFSQuotaPeriod (the Go constant); the gate's name is CustomCPUCFSQuotaPeriod.
+    "CustomCPUCFSQuotaPeriod": "1.12a0",
+    "CustomResourceFieldSelectors": "1.30a0 1.31b1 1.32g1L",
+    "DeclarativeValidation": "1.33b1",
+    "DeclarativeValidationTakeover": "1.33b0",
+    "DeploymentReplicaSetTerminatingReplicas": "1.33a0",
+    "DetectCacheInconsistency": "1.34b1",
+    "DevicePluginCDIDevices": "1.28a0 1.29b1 1.31g1L",
+    "DisableAllocatorDualWrite": "1.31a0 1.33b0 1.34g1",
+    "DisableCPUQuotaWithExclusiveCPUs": "1.33b1",
+    "DisableNodeKubeProxyVersion": "1.29a0 1.31d0 1.33d1",
+    "DRAAdminAccess": "1.32a0",
+    "DRADeviceTaints": "1.33a0",
+    "DRAPartitionableDevices": "1.33a0",
+    "DRAPrioritizedList": "1.33a0",
+    "DRAResourceClaimDeviceStatus": "1.32a0 1.33b1",
+    "DRASchedulerFilterTimeout": "1.34b1",
+    "DynamicResourceAllocation": "1.26a0 1.32b0",
+    "EventedPLEG": "1.26a0",
+    "ExecProbeTimeout": "1.20g1",
+    "ExternalServiceAccountTokenSigner": "1.32a0 1.34b1",
+    "GitRepoVolumeDriver": "1.0g1 1.33d0",
+    "GracefulNodeShutdown": "1.20a0 1.21b1",
+    "GracefulNodeShutdownBasedOnPodPriority": "1.23a0 1.24b1",
+    "HonorPVReclaimPolicy": "1.23a0 1.31b1 1.33g1L",
+    "HPAConfigurableTolerance": "1.33a0",
+    "HPAScaleToZero": "1.16a0",
+    "ImageMaximumGCAge": "1.29a0 1.30b1",
+    "ImageVolume": "1.31a0 1.33b0",
+    "InPlacePodVerticalScaling": "1.27a0 1.33b1",
+    "InPlacePodVerticalScalingAllocatedStatus": "1.32a0 1.33d0",
+    "InPlacePodVerticalScalingExclusiveCPUs": "1.32a0",
+    "InTreePluginPortworxUnregister": "1.23a0",
+    "JobBackoffLimitPerIndex": "1.28a0 1.29b1 1.33g1L",
+    "JobManagedBy": "1.30a0 1.32b1",
+    "JobPodReplacementPolicy": "1.28a0 1.29b1 1.34g1L",
+    "JobSuccessPolicy": "1.30a0 1.31b1 1.33g1L",
+    "KMSv1": "1.0g1 1.28d1 1.29d0",
+    "KubeletCgroupDriverFromCRI": "1.28a0 1.31b1",
+    "KubeletCrashLoopBackOffMax": "1.32a0",
+    "KubeletEnsureSecretPulledImages": "1.33a0",
+    "KubeletFineGrainedAuthz": "1.32a0 1.33b1",
+    "KubeletInUserNamespace": "1.22a0",
+    "KubeletPodResourcesDynamicResources": "1.27a0",
+    "KubeletPodResourcesGet": "1.27a0",
+    "KubeletPodResourcesListUseActivePods": "1.0g0 1.34d1",
+    "KubeletPSI": "1.33a0",
+    "KubeletRegistrationGetOnExistsOnly": "1.0g1 1.32d0",
+    "KubeletSeparateDiskGC": "1.29a0 1.31b1",
+    "KubeletServiceAccountTokenForCredentialProviders": "1.33a0",
+    "KubeletTracing": "1.25a0 1.27b1 1.34g1L",
+    "LegacySidecarContainers": "1.0g1 1.33d0",
+    "ListFromCacheSnapshot": "1.33a0 1.34b1",
+    "LoadBalancerIPMode": "1.29a0 1.30b1 1.32g1L",
+    "LocalStorageCapacityIsolationFSQuotaMonitoring": "1.15a0 1.31b0",
+    "LogarithmicScaleDown": "1.21a0 1.22b1 1.31g1L",
+    "LoggingAlphaOptions": "1.24a0",
+    "LoggingBetaOptions": "1.24b1",
+    "MatchLabelKeysInPodAffinity": "1.29a0 1.31b1 1.33g1L",
+    "MatchLabelKeysInPodTopologySpread": "1.25a0 1.27b1",
+    "MatchLabelKeysInPodTopologySpreadSelectorMerge": "1.34b1",
+    "MaxUnavailableStatefulSet": "1.24a0",
+    "MemoryManager": "1.21a0 1.22b1 1.32g1L",
+    "MemoryQoS": "1.22a0",
+    "MultiCIDRServiceAllocator": "1.27a0 1.31b0 1.33g1 1.34g1L",
+    "MutableCSINodeAllocatableCount": "1.33a0",
+    "MutatingAdmissionPolicy": "1.32a0 1.34b0",
+    "NFTablesProxyMode": "1.29a0 1.31b1 1.33g1L",
+    "NodeInclusionPolicyInPodTopologySpread": "1.25a0 1.26b1 1.33g1L",
+    "NodeLogQuery": "1.27a0 1.30b0",
+    "NodeSwap": "1.22a0 1.28b0 1.30b1 1.34g1L",
+    "NominatedNodeNameForExpectation": "1.34b1",
+    "OpenAPIEnums": "1.23a0 1.24b1",
+    "OrderedNamespaceDeletion": "1.30b0 1.33b1 1.34g1L",
+    "PodAndContainerStatsFromCRI": "1.23a0",
+    "PodDeletionCost": "1.21a0 1.22b1",
+    "PodIndexLabel": "1.28b1 1.32g1L",
+    "PodLevelResources": "1.32a0",
+    "PodLifecycleSleepAction": "1.29a0 1.30b1",
+    "PodLifecycleSleepActionAllowZero": "1.32a0 1.33b1",
+    "PodLogsQuerySplitStreams": "1.32a0",
+    "PodObservedGenerationTracking": "1.33a0",
+    "PodReadyToStartContainersCondition": "1.28a0 1.29b1",
+    "PodSchedulingReadiness": "1.26a0 1.27b1 1.30g1L",
+    "PodTopologyLabelsAdmission": "1.33a0",
+    "PortForwardWebsockets": "1.30a0 1.31b1",
+    "PreferSameTrafficDistribution": "1.33a0 1.34b1",
+    "PreventStaticPodAPIReferences": "1.34b1",
+    "ProcMountType": "1.12a0 1.31b0 1.33b1",
+    "QOSReserved": "1.11a0",
+    "RecoverVolumeExpansionFailure": "1.23a0 1.32b1 1.34g1L",
+    "RecursiveReadOnlyMounts": "1.30a0 1.31b1 1.33g1L",
+    "ReduceDefaultCrashLoopBackOffDecay": "1.33a0",
+    "RelaxedDNSSearchValidation": "1.32a0 1.33b1 1.34g1L",
+    "RelaxedEnvironmentVariableValidation": "1.30a0 1.32b1 1.34g1L",
+    "RelaxedServiceNameValidation": "1.34a0",
+    "ReloadKubeletServerCertificateFile": "1.31b1",
+    "RemoteRequestHeaderUID": "1.32a0 1.33b1",
+    "ResilientWatchCacheInitialization": "1.31b1 1.34g1L",
+    "ResourceHealthStatus": "1.31a0",
+    "RetryGenerateName": "1.30a0 1.31b1 1.32g1L",
+    "RotateKubeletServerCertificate": "1.7a0 1.12b1",
+    "RuntimeClassInImageCriAPI": "1.29a0",
+    "SchedulerAsyncAPICalls": "1.34b1",
+    "SchedulerAsyncPreemption": "1.32a0 1.33b1",
+    "SchedulerPopFromBackoffQ": "1.33b1",
+    "SchedulerQueueingHints": "1.28b0 1.32b1 1.34g1L",
+    "SELinuxChangePolicy": "1.32a0 1.33b1",
+    "SELinuxMount": "1.30a0 1.33b0",
+    "SELinuxMountReadWriteOncePod": "1.25a0 1.27b0 1.28b1",
+    "SeparateCacheWatchRPC": "1.28b1 1.33d0",
+    "SeparateTaintEvictionController": "1.29b1 1.34g1L",
+    "ServiceAccountNodeAudienceRestriction": "1.32b0 1.33b1",
+    "ServiceAccountTokenJTI": "1.29a0 1.30b1 1.32g1L",
+    "ServiceAccountTokenNodeBinding": "1.29a0 1.31b1 1.33g1L",
+    "ServiceAccountTokenNodeBindingValidation": "1.29a0 1.30b1 1.32g1L",
+    "ServiceAccountTokenPodNodeInfo": "1.29a0 1.30b1 1.32g1L",
+    "ServiceTrafficDistribution": "1.30a0 1.31b1 1.33g1L",
+    "SidecarContainers": "1.28a0 1.29b1 1.33g1L",
+    "SizeBasedListCostEstimate": "1.34b1",
+    "SizeMemoryBackedVolumes": "1.20a0 1.22b1 1.32g1L",
+    "StatefulSetAutoDeletePVC": "1.23a0 1.27b1 1.32g1L",
+    "StorageCapacityScoring": "1.33a0",
+    "StorageNamespaceIndex": "1.30b1 1.33d1",
+    "StorageVersionAPI": "1.20a0",
+    "StorageVersionHash": "1.14a0 1.15b1",
+    "StorageVersionMigrator": "1.30a0",
+    "StreamingCollectionEncodingToJSON": "1.33b1 1.34g1L",
+    "StreamingCollectionEncodingToProtobuf": "1.33b1 1.34g1L",
+    "StrictCostEnforcementForVAP": "1.30b0 1.32g1L",
+    "StrictCostEnforcementForWebhooks": "1.30b0 1.32g1L",
+    "StrictIPCIDRValidation": "1.33a0",
+    "StructuredAuthenticationConfiguration": "1.29a0 1.30b1 1.34g1L",
+    "StructuredAuthenticationConfigurationEgressSelector": "1.34b1",
+    "StructuredAuthorizationConfiguration": "1.29a0 1.30b1 1.32g1L",
+    "SupplementalGroupsPolicy": "1.31a0 1.33b1",
+    "SystemdWatchdog": "1.32b1",
+    "TokenRequestServiceAccountUIDValidation": "1.34b1",
+    "TopologyAwareHints": "1.21a0 1.23b0 1.24b1 1.33g1L",
+    "TopologyManagerPolicyAlphaOptions": "1.26a0",
+    "TopologyManagerPolicyBetaOptions": "1.26b0 1.28b1",
+    "TopologyManagerPolicyOptions": "1.26a0 1.28b1 1.32g1",
+    "TranslateStreamCloseWebsocketRequests": "1.29a0 1.30b1",
+    "UnauthenticatedHTTP2DOSMitigation": "1.25b0 1.29b1",
+    "UnknownVersionInteroperabilityProxy": "1.28a0",
+    "UserNamespacesPodSecurityStandards": "1.29a0",
+    "UserNamespacesSupport": "1.25a0 1.30b0 1.33b1",
+    "VolumeAttributesClass": "1.29a0 1.31b0",
+    "WatchCacheInitializationPostStartHook": "1.31b0",
+    "WatchFromStorageWithoutResourceVersion": "1.27b0 1.33d0L",
+    "WatchList": "1.27a0 1.32b1 1.33b0",
+    "WindowsCPUAndMemoryAffinity": "1.32a0",
+    "WindowsGracefulNodeShutdown": "1.32a0",
+    "WindowsHostNetwork": "1.26a0 1.33d0",
+    "WinDSR": "1.14a0 1.33b1",
+    "WinOverlay": "1.14a0 1.20b1",
+}
+
+_CLIENT_GO_GATES = {
+    "ClientsAllowCBOR": "1.32a0",
+    "ClientsPreferCBOR": "1.32a0",
+    "InformerResourceVersion": "1.30a0 1.35g1",
+    "InOrderInformers": "1.33b1",
+    "WatchListClient": "1.30b0",
+}
+
+# name -> (history, removed in); history ends before the removal.
+_GONE_GATES = {
+    "AdmissionWebhookMatchConditions": ("1.27a0 1.28b1 1.30g1L", "1.33"),
+    "AggregatedDiscoveryEndpoint": ("1.26a0 1.27b1 1.30g1L", None),
+    "APIListChunking": ("1.8a0 1.9b1 1.29g1L", "1.33"),
+    "APIPriorityAndFairness": ("1.18a0 1.20b1 1.29g1", "1.31"),
+    "APISelfSubjectReview": ("1.26a0 1.27b1 1.28g1", "1.30"),
+    "AppArmor": ("1.4b1 1.31g1L", "1.33"),
+    "AppArmorFields": ("1.30b1 1.31g1L", None),
+    "CloudDualStackNodeIPs": ("1.27a0 1.29b1 1.30g1L", "1.32"),
+    "CPUManager": ("1.8a0 1.10b1 1.26g1L", None),
+    "DisableCloudProviders": ("1.22a0 1.29b1 1.31g1L", "1.33"),
+    "DisableKubeletCloudCredentialProviders": ("1.23a0 1.29b1 1.31g1L", None),
+    "DRAControlPlaneController": ("1.0u0", None),
+    "EfficientWatchResumption": ("1.0u1 1.31g1L", None),
+    "ElasticIndexedJob": ("1.27b1 1.31g1L", None),
+    "ExpandedDNSConfig": ("1.22a0 1.26b1 1.28g1", "1.30"),
+    "HPAContainerMetrics": ("1.20a0 1.27b1 1.30g1L", "1.32"),
+    "JobPodFailurePolicy": ("1.25a0 1.26b1 1.31g1L", None),
+    "JobReadyPods": ("1.23a0 1.24b1 1.29g1", "1.31"),
+    "KMSv2": ("1.25a0 1.27b1 1.29g1", "1.32"),
+    "KMSv2KDF": ("1.28b0 1.29g1", "1.32"),
+    "KubeletPodResourcesGetAllocatable": ("1.21a0 1.23b1 1.28g1", "1.30"),
+    "KubeProxyDrainingTerminatingNodes": ("1.0u1 1.31g1L", None),
+    "LegacyServiceAccountTokenCleanUp": ("1.28a0 1.29b1 1.30g1L", "1.32"),
+    "LegacyServiceAccountTokenTracking": ("1.26a0 1.27b1 1.28g1", "1.30"),
+    "MinDomainsInPodTopologySpread": ("1.24a0 1.25b0 1.27b1 1.30g1L", "1.32"),
+    "NewVolumeManagerReconstruction": ("1.25a0 1.27b1 1.30g1L", "1.32"),
+    "NodeOutOfServiceVolumeDetach": ("1.0u1 1.31g1L", None),
+    "PDBUnhealthyPodEvictionPolicy": ("1.26a0 1.27b1 1.31g1L", "1.33"),
+    "PersistentVolumeLastPhaseTransitionTime": ("1.0u1 1.31g1L", None),
+    "PodDisruptionConditions": ("1.0u1 1.31g1L", None),
+    "PodHostIPs": ("1.28a0 1.29b1 1.30g1L", "1.32"),
+    "PodSecurity": ("1.22a0 1.23b1 1.25g1", "1.28"),
+    "ProbeTerminationGracePeriod": ("1.21a0 1.22b0 1.25b1 1.28g1", "1.29"),
+    "ProxyTerminatingEndpoints": ("1.22a0 1.26b1 1.28g1", "1.30"),
+    "ReadWriteOncePod": ("1.22a0 1.27b1 1.29g1", "1.31"),
+    "RemainingItemCount": ("1.0u1 1.31g1L", None),
+    "SeccompDefault": ("1.22a0 1.25b1 1.27g1", "1.29"),
+    "ServerSideApply": ("1.14a0 1.16b1 1.22g1L", "1.32"),
+    "ServerSideFieldValidation": ("1.0u1 1.31g1L", None),
+    "ServiceNodePortStaticSubrange": ("1.27a0 1.28b1 1.29g1", "1.31"),
+    "StableLoadBalancerNodeSet": ("1.27b1 1.30g1L", "1.32"),
+    "StatefulSetStartOrdinal": ("1.0u1 1.31g1L", None),
+    "ValidatingAdmissionPolicy": ("1.26a0 1.28b0 1.30g1L", "1.32"),
+    "VolumeCapacityPriority": ("1.0u0", None),
+    "WatchBookmark": ("1.0u1 1.31g1L", None),
+    "ZeroLimitedNominalConcurrencyShares": ("1.29b0 1.30g1L", "1.32"),
+}
+
+_GATE_STAGES = {"a": "alpha", "b": "beta", "g": "GA", "d": "deprecated", "u": None}
+_GATE_SPEC_RE = re.compile(r"^(\d+\.\d+)([abgdu])([01])(L?)$")
+_GATE_BOOLS = {"1": True, "t": True, "T": True, "TRUE": True, "true": True, "True": True,
+               "0": False, "f": False, "F": False, "FALSE": False, "false": False, "False": False}
+
+
+def _gate_history(name):
+    """(specs, removed_in, gone_by) of a gate; specs [(minor, stage, default, locked)]; None when unknown."""
+    if name in _GATES or name in _CLIENT_GO_GATES:
+        history, removed, gone_by = _GATES.get(name) or _CLIENT_GO_GATES[name], None, None
+    elif name in _GONE_GATES:
+        history, removed = _GONE_GATES[name]
+        gone_by = None if removed else FEATURE_GATES_DATA_MINOR
+    else:
+        return None
+    specs = []
+    for token in history.split():
+        since, stage, default, locked = _GATE_SPEC_RE.match(token).groups()
+        specs.append((since, _GATE_STAGES[stage], default == "1", locked == "L"))
+    return specs, removed, gone_by
+
+
+def _gate_at(name, minor_str):
+    """The spec of gate `name` at `minor_str` as a dict, or (None, reason) when that version does not have it."""
+    entry = _gate_history(name)
+    if entry is None:
+        return None, None
+    specs, removed, gone_by = entry
+    key = _key(minor_str)
+    if removed and key >= _key(removed):
+        return None, "removed in v%s" % removed
+    if gone_by and key >= _key(gone_by):
+        return None, "not in the v%s gate list, last recorded in v%s" % (gone_by, _GONE_GATES_LAST_SEEN)
+    current = None
+    for since, stage, default, locked in specs:
+        if _key(since) <= key:
+            current = {"stage": stage, "default": default, "locked": locked}
+    if current is None:
+        return None, "added in v%s" % specs[0][0]
+    return current, None
+
+
+def feature_gates(version):
+    """Return {gate: {"stage", "locked", "default"}} of every gate known to be accepted in `version`.
+
+    stage is "alpha", "beta", "GA", "deprecated" or None (the gate existed; its stage is not recorded).
+    """
+    minor_str = minor(version)
+    result = {}
+    for name in sorted(set(_GATES) | set(_CLIENT_GO_GATES) | set(_GONE_GATES)):
+        spec, dummy = _gate_at(name, minor_str)
+        if spec is not None:
+            result[name] = spec
+    return result
+
+
+def parse_gate_value(value):
+    """True/False for a gate value as Go's strconv.ParseBool reads it ("true", "1", "F", ...); else None."""
+    if isinstance(value, bool):
+        return value
+    return _GATE_BOOLS.get(str(value).strip())
+
+
+def check_feature_gate(component, version, name, value):
+    """Return None when `component` of `version` accepts --feature-gates `name`=`value`, else the reason.
+
+    The sentences start like the component's own error: "unrecognized feature gate: X" (followed by the
+    version it was removed in, when known) and "cannot set feature gate X to false, feature is locked to true".
+    Unknown names are not refused on minors newer than FEATURE_GATES_DATA_MINOR (the data cannot tell).
+    """
+    _component(component)
+    minor_str = minor(version)
+    gate = str(name).strip()
+    spec, reason = _gate_at(gate, minor_str)
+    if spec is None:
+        if reason is None and _key(minor_str) > _key(FEATURE_GATES_DATA_MINOR):
+            return None
+        where = "%s v%s" % (component, minor_str)
+        return "unrecognized feature gate: %s (%s%s)" % (gate, where, "; " + reason if reason else "")
+    wanted = parse_gate_value(value)
+    if wanted is None:
+        return 'invalid value of %s=%s, err: strconv.ParseBool: parsing "%s": invalid syntax' % (gate, value, value)
+    if spec["locked"] and wanted != spec["default"]:
+        return "cannot set feature gate %s to %s, feature is locked to %s" % (
+            gate, "true" if wanted else "false", "true" if spec["default"] else "false")
+    return None

@@ -34,6 +34,8 @@ from __future__ import annotations
 import copy
 import re
 
+from ansible_collections.secure_cluster.k8s.plugins.module_utils import k8s_flags
+
 try:
     import yaml
     HAS_YAML = True
@@ -393,9 +395,15 @@ def validate(config, version, settings=None, sysctls=None, file_exists=None):
         elif suite not in SECURE_CIPHER_SUITES:
             problems.append("tlsCipherSuites: %r is not a Go cipher suite name (for example "
                             "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256)" % (suite,))
+    requested_gates = settings.get("featureGates") if isinstance(settings.get("featureGates"), dict) else {}
     for gate, value in (config.get("featureGates") or {}).items():
         if not isinstance(value, bool):
             problems.append("featureGates.%s: must be a boolean (got %r)" % (gate, value))
+        elif gate in requested_gates:
+            # Only gates the settings name: gates already in the file run as they are.
+            problem = k8s_flags.check_feature_gate("kubelet", ver, gate, value)
+            if problem:
+                problems.append("featureGates.%s: %s" % (gate, problem))
     mode = dget(config, "authorization.mode", _DEFAULTS["authorization.mode"])
     if mode not in AUTHORIZATION_MODES:
         problems.append("authorization.mode: %r must be one of %s" % (mode, ", ".join(AUTHORIZATION_MODES)))

@@ -510,8 +510,21 @@ def edit_pod(pod, flags=None, remove_flags=None, replace=None, volumes=None, con
     return result
 
 
+def _check_feature_gates(component, version, before, after, result):
+    # Only gates this edit sets or changes: gates already in the manifest run as they are.
+    old = _parse_map(before.get("feature-gates"))
+    for gate, value in _parse_map(after.get("feature-gates")).items():
+        if gate in old and old[gate] == value:
+            continue
+        problem = k8s_flags.check_feature_gate(component, version, gate, value)
+        if problem:
+            result.errors.append("--feature-gates: %s" % problem)
+
+
 def _check_invariants(pod, container, component, version, before, after, result, allow_probe_breaking):
     changed = set(result.flags_changed["added"]) | set(result.flags_changed["changed"])
+    if "feature-gates" in changed:
+        _check_feature_gates(component, version, before, after, result)
     if component == "kube-apiserver":
         enabled = _split(after.get("enable-admission-plugins"))
         disabled = _split(after.get("disable-admission-plugins"))

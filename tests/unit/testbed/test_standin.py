@@ -305,6 +305,21 @@ def test_unknown_flag_is_fatal_with_pflag_message(env):
     assert "removed in v1.24" in err
 
 
+def test_unknown_or_locked_feature_gate_is_fatal(env):
+    env = dict(env, TESTBED_K8S_FLAGS=REAL_FLAGS)  # the fake flag data has no feature gates
+    rc, dummy, err = run("kube-apiserver", ["--feature-gates=RotateKubeletServerCertificate=true,KMSv2=true"], env)
+    assert rc == 1
+    assert err.startswith('Error: invalid argument "RotateKubeletServerCertificate=true,KMSv2=true" for '
+                          '"--feature-gates" flag: unrecognized feature gate: KMSv2\n')
+    rc, dummy, err = run("kube-scheduler", ["--feature-gates=SidecarContainers=false"], env)
+    assert rc == 1
+    assert ('"--feature-gates" flag: cannot set feature gate SidecarContainers to false, feature is locked to true'
+            in err)
+    rc, dummy, err = run("kubelet", ["--feature-gates=NoSuchGate=true"], env)
+    assert rc == 1
+    assert "unrecognized feature gate: NoSuchGate" in err
+
+
 def test_kubelet_unknown_flag_is_logged_like_the_kubelet(env):
     rc, dummy, err = run("kubelet", ["--network-plugin=cni"], env)
     assert rc == 1

@@ -248,3 +248,15 @@ def test_existing_unknown_field_only_warns():
 @pytest.mark.parametrize("minor", kc.SUPPORTED_MINORS)
 def test_render_matches_kubeadm_style(minor):
     assert kc.render(ni.kubelet_config(minor)) == kubeadm_text(minor)
+
+
+def test_feature_gates_checked_for_the_kubelet_version():
+    out = kc.plan(kubeadm_text("1.33"), {"featureGates": {"SeccompDefault": True, "RotateKubeletServerCertificate": True}},
+                  "1.33")
+    assert out["problems"] == ["featureGates.SeccompDefault: unrecognized feature gate: SeccompDefault "
+                               "(kubelet v1.33; removed in v1.29)"]
+    out = kc.plan(kubeadm_text("1.33"), {"featureGates": {"AnonymousAuthConfigurableEndpoints": False}}, "1.34")
+    assert out["problems"] == ["featureGates.AnonymousAuthConfigurableEndpoints: cannot set feature gate "
+                               "AnonymousAuthConfigurableEndpoints to false, feature is locked to true"]
+    assert kc.plan(kubeadm_text("1.33"), {"featureGates": {"RotateKubeletServerCertificate": True}},
+                   "1.33")["problems"] == []

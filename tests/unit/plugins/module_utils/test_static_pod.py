@@ -369,3 +369,27 @@ def test_backups_pruned_to_keep(tmp_path):
     names = sorted(os.listdir(backups))
     assert len(names) == 2 and all(n.startswith("kube-scheduler.yaml.") and n.endswith(".bak") for n in names)
     assert (backups / names[-1]).read_text().endswith("# 2\n")
+
+
+def test_feature_gates_checked_for_the_version():
+    pod = pod_of("kube-apiserver", "1.33")
+    res = sp.edit_pod(pod, flags={"feature-gates": {"KMSv2": True, "NoSuchGate": False}})
+    assert res.errors == [
+        "--feature-gates: unrecognized feature gate: KMSv2 (kube-apiserver v1.33; removed in v1.32)",
+        "--feature-gates: unrecognized feature gate: NoSuchGate (kube-apiserver v1.33)"]
+    res = sp.edit_pod(pod, flags={"feature-gates": {"KMSv2": True}}, version="1.31")
+    assert res.errors == []
+    res = sp.edit_pod(pod_of("kube-scheduler", "1.33"), flags={"feature-gates": "AnonymousAuthConfigurableEndpoints=false"},
+                      version="1.34")
+    assert res.errors == ["--feature-gates: cannot set feature gate AnonymousAuthConfigurableEndpoints to false, "
+                          "feature is locked to true"]
+
+
+def test_feature_gates_already_in_the_manifest_are_not_judged():
+    pod = pod_of("kube-controller-manager", "1.33")
+    pod["spec"]["containers"][0]["command"].append("--feature-gates=OldGate=true")
+    res = sp.edit_pod(pod, flags={"feature-gates": {"RotateKubeletServerCertificate": True}})
+    assert res.errors == []
+    assert command(res.pod)[-1] == "--feature-gates=OldGate=true,RotateKubeletServerCertificate=true"
+    res = sp.edit_pod(pod, flags={"feature-gates": {"OldGate": False}})
+    assert res.errors == ["--feature-gates: unrecognized feature gate: OldGate (kube-controller-manager v1.33)"]

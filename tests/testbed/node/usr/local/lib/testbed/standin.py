@@ -1667,6 +1667,23 @@ class Component:
                 return f"testbed: {hint}\n"
         return ""
 
+    def feature_gate_error(self, fs):
+        """The --feature-gates value the real component refuses (unknown or locked gate), in pflag's words."""
+        check = getattr(self.k8s_flags, "check_feature_gate", None)
+        if check is None:
+            return None
+        for raw in fs.values.get("feature-gates", []):
+            for item in go_csv_split(raw):
+                key, dummy, value = item.partition("=")
+                if not key.strip():
+                    continue
+                problem = check(self.name, self.version, key.strip(), value.strip())
+                if problem:
+                    # The binary's message ends where the data's "(component version; why)" note starts.
+                    message = problem.split(" (", 1)[0]
+                    return f"invalid argument {go_quote(raw)} for \"--feature-gates\" flag: {message}"
+        return None
+
     def usage_error(self, message):
         sys.stderr.write(f"Error: {message}\n{self.usage()}\n{self.flag_hint(message)}")
         sys.stderr.flush()
@@ -1692,6 +1709,9 @@ class Component:
             fs.parse(argv)
         except UsageError as exc:
             return self.usage_error(str(exc))
+        gate_error = self.feature_gate_error(fs)
+        if gate_error:
+            return self.usage_error(gate_error)
         if fs.get_bool("help"):
             sys.stdout.write(self.usage())
             return 0
