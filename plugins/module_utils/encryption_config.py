@@ -126,7 +126,8 @@ def plan(existing, provider, user_key=None, generated_key=None, resources=None, 
         try:
             doc = parse_yaml(text) if parse_yaml else None
             current[host] = providers_of(doc)
-        except Exception as exc:  # pylint: disable=broad-except - any parse problem is reported, nothing written
+        # any parse problem is reported and nothing is written
+        except Exception as exc:  # pylint: disable=broad-except
             errors.append("the encryption configuration on %s cannot be read: %s" % (host, exc))
     primaries = dict((host, _primary(provs)) for host, provs in current.items())
     signatures = dict((host, repr(sorted(p[1].items())) if p[1] else None) for host, p in primaries.items())

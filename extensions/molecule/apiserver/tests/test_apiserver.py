@@ -1,7 +1,6 @@
 """The apiserver role hardened the node without breaking it: audit, idempotence, check-mode prediction, a stable
 encryption key, and the failure paths (refused flag, missing policy, bad key, automatic rollback)."""
 import base64
-import hashlib
 import json
 import os
 import re

@@ -121,8 +121,8 @@ def test_kms_v2_keeps_the_local_key_as_secondary():
 
 
 def test_identity_first_config_counts_as_no_key():
-    existing = {"kind": "EncryptionConfiguration", "resources": [{"resources": ["secrets"],
-                                                                   "providers": [{"identity": {}}]}]}
+    existing = {"kind": "EncryptionConfiguration",
+                "resources": [{"resources": ["secrets"], "providers": [{"identity": {}}]}]}
     result = plan({"cp1": text(existing)}, generated_key=K32)
     assert result["source"] == "generated"
 
