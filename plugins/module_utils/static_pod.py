@@ -755,3 +755,22 @@ def write_manifest(path, content, expected_sha256, backup_dir, backup_keep=5, ch
     except OSError:
         pass
     return {"changed": True, "backup_path": backup_path}
+
+
+def pod_flags(pod, container=None, version=None):
+    """Read-only view of a Pod's flags: ``{component, version, container, flags: {name: effective value}}``.
+
+    The same parsing as :func:`edit_pod` (used by roles that compute a flag from the value already there, e.g. to
+    drop one member of a list flag). Raises :class:`ManifestError` like :func:`edit_pod`.
+    """
+    target = _select_container(pod, container)
+    component = _component_of(target)
+    version = version or detect_version(target.get("image"))
+    flag_types = k8s_flags.flags_for(component, version) if component and version else {}
+    segments = []
+    if isinstance(target.get("command"), list):
+        segments.append(("command", _tokenize(target["command"][1:], flag_types)))
+    if isinstance(target.get("args"), list):
+        segments.append(("args", _tokenize(target["args"], flag_types)))
+    return {"component": component, "version": str(version).lstrip("v") if version else None,
+            "container": target.get("name"), "flags": _flag_values(segments)}
