@@ -23,7 +23,7 @@ description:
     O(strict=true).
   - In a container (detected like C(systemd-detect-virt --container), or forced with O(node_kind)) only
     per-namespace parameters (C(net.*) and the IPC ones) are applied. C(kernel.*), C(vm.*) and C(fs.*) belong to
-    the host: they are read, reported as C(host-owned) (or C(host-owned-mismatch) when the host has another
+    the host; they are read, reported as C(host-owned) (or C(host-owned-mismatch) when the host has another
     value), never written, and appear in the file only as comments.
   - Warns about sysctl.d files read after this one at boot that set one of the parameters to another value.
 options:
