@@ -117,3 +117,13 @@ def test_kernel_modules_in_a_container_writes_nothing(tmp_path, capsys, monkeypa
     assert out["modules"]["br_netfilter"]["status"] == "host-owned"
     assert out["modules"]["overlay"]["status"] == "host-owned-missing"
     assert not (tmp_path / "b.conf").exists() and not (tmp_path / "l.conf").exists()
+
+
+def test_sysctl_check_mode_tolerates_a_key_an_earlier_task_would_create(proc, tmp_path, capsys):
+    (proc / "net" / "bridge" / "bridge-nf-call-iptables").unlink()
+    args = {"sysctls": {"kernel.panic": 10}, "path": str(tmp_path / "k8s.conf"), "node_kind": "host",
+            "required": {"net.bridge.bridge-nf-call-iptables": 1}}
+    rc, out = run(sysctl_profile, capsys, args, check_mode=True)
+    assert rc == 0 and out["parameters"]["net.bridge.bridge-nf-call-iptables"]["status"] == "missing"
+    rc, out = run(sysctl_profile, capsys, args)
+    assert rc == 1 and "does not exist on this kernel" in out["msg"]
