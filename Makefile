@@ -11,7 +11,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 # Outside this git checkout: ansible-test lists files with git when it finds a repository around the collection.
 COLL_ROOT ?= /var/tmp/secure_cluster_k8s-$(shell printf %s '$(CURDIR)' | md5sum | cut -c1-8)/collections
 COLL_DIR := $(COLL_ROOT)/ansible_collections/secure_cluster/k8s
-MOLECULE_SCENARIOS ?= default multinode audit kubelet control_plane
+MOLECULE_SCENARIOS ?= default multinode audit kubelet control_plane kernel kernel_container
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(COLL_ROOT)
 # Per checkout: molecule's prerun installs the collection under ANSIBLE_HOME, and a stale copy there from another
@@ -20,13 +20,14 @@ export ANSIBLE_HOME := $(CURDIR)/.cache/ansible
 export ANSIBLE_FORCE_COLOR ?= 0
 export PY_COLORS ?= 0
 
-.PHONY: help host venv image lint yamllint ansible-lint collection sanity unit molecule test demo demo-nodes demo-down bench clean
+.PHONY: help host venv image vm-image lint yamllint ansible-lint collection sanity unit molecule test demo demo-nodes demo-down bench clean
 
 help:
 	@echo "make test    lint + ansible-test sanity + unit tests + molecule scenarios ($(MOLECULE_SCENARIOS))"
 	@echo "make demo    audit SSH-reachable test nodes (make demo-nodes starts fresh ones, make demo-down removes them)"
 	@echo "make bench   audit.yml vs a one-task ping on the same test nodes"
 	@echo "make image   build the podman test-node image"
+	@echo "make vm-image build the VM test node of the kernel role"
 
 host:
 	scripts/setup-host.sh
@@ -41,6 +42,10 @@ venv: $(VENV)/.stamp
 
 image: host
 	tests/testbed/build-image.sh
+
+# The VM test node of the kernel role (qemu, Debian's kernel), cached in /var/tmp/sck8s-vm by a hash of its inputs.
+vm-image: host
+	tests/vm/build-vm-image.sh
 
 yamllint: venv
 	$(BIN)/yamllint -s .
@@ -70,7 +75,7 @@ sanity: venv collection $(ANSIBLE_TEST_GET_PIP)
 unit: venv collection
 	cd $(COLL_DIR) && PYTHONPATH=$(COLL_ROOT) $(BIN)/python -m pytest -q tests/unit
 
-molecule: venv image collection
+molecule: venv image vm-image collection
 	cd $(COLL_DIR) && for s in $(MOLECULE_SCENARIOS); do \
 	  echo "== molecule test -s $$s"; $(BIN)/molecule test -s $$s || exit 1; done
 

@@ -59,3 +59,27 @@ with open("/etc/pip.conf", "w") as handle:
 EOP
   echo "setup-host: added cert = $PIP_CERT to /etc/pip.conf"
 fi
+
+# Test-machine prerequisite: container test nodes share this host's kernel, and the kubelet's protectKernelDefaults
+# compares these parameters with what it expects. Set them here (persistently and live) so it can be shown end to
+# end in containers. A host that refuses (read-only /proc/sys, no CAP_SYS_ADMIN) is logged, not fatal.
+kubelet_sysctls=(vm.overcommit_memory=1 vm.panic_on_oom=0 kernel.panic=10 kernel.panic_on_oops=1
+                 kernel.keys.root_maxkeys=1000000 kernel.keys.root_maxbytes=25000000)
+sysctl_conf=/etc/sysctl.d/90-secure-cluster-k8s-testhost.conf
+sysctl_text=$(printf '# Written by secure_cluster.k8s scripts/setup-host.sh: what the kubelet checks with protectKernelDefaults.\n'
+              printf '%s\n' "${kubelet_sysctls[@]/=/ = }")
+if [ "$(cat "$sysctl_conf" 2>/dev/null)" != "$sysctl_text" ]; then
+  if printf '%s\n' "$sysctl_text" > "$sysctl_conf" 2>/dev/null; then
+    echo "setup-host: wrote $sysctl_conf"
+  else
+    echo "setup-host: WARNING: cannot write $sysctl_conf"
+  fi
+fi
+for kv in "${kubelet_sysctls[@]}"; do
+  [ "$(sysctl -n "${kv%%=*}" 2>/dev/null)" = "${kv#*=}" ] && continue
+  if sysctl -q -w "$kv" >/dev/null 2>&1; then
+    echo "setup-host: set $kv"
+  else
+    echo "setup-host: WARNING: the kernel refused $kv; protectKernelDefaults cannot be shown in container test nodes"
+  fi
+done
