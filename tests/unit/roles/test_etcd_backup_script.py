@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Unit tests of roles/etcd_backup/files/sck8s-etcd-backup.py: the refusals, the status parsing, the retention,
+"""Unit tests of roles/etcd_backup/files/sck8s_etcd_backup.py: the refusals, the status parsing, the retention,
 and whole runs against a fake etcdctl with the real gpg (when installed)."""
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[3] / "roles/etcd_backup/files/sck8s-etcd-backup.py"
+SCRIPT = Path(__file__).resolve().parents[3] / "roles/etcd_backup/files/sck8s_etcd_backup.py"
 UTC = datetime.timezone.utc
 PASSPHRASE = "unit-test-passphrase-0123456789"
 HAVE_GPG = all(shutil.which(b) for b in ("gpg", "gpg-agent", "gpgconf"))
@@ -100,7 +100,11 @@ def test_check_dir_refuses_other_modes(tmp_path):
 
 def test_free_space_threshold():
     usage = collections.namedtuple("usage", "total used free")
-    fake = lambda path: usage(0, 0, 500 * 1024 * 1024)  # noqa: E731
+
+    def fake(path):
+        assert path == "/x"
+        return usage(0, 0, 500 * 1024 * 1024)
+
     assert bk.check_free_space("/x", 100, usage=fake) == 500
     with pytest.raises(bk.BackupError, match="500 MiB free in /x, below the threshold of 1024 MiB") as err:
         bk.check_free_space("/x", 1024, usage=fake)
@@ -141,7 +145,7 @@ def test_list_backups_ignores_incomplete_ones(tmp_path):
     (tmp_path / "etcd-n-3.json").write_text(json.dumps({"created": "2026-11-27T12:00:00Z"}))  # no .db.gpg
     (tmp_path / "etcd-other-1.json").write_text("{}")
     (tmp_path / "etcd-other-1.db.gpg").write_text("x")
-    assert [n for n, _ in bk.list_backups(str(tmp_path), "etcd-n")] == ["etcd-n-1", "etcd-n-2"]
+    assert [item[0] for item in bk.list_backups(str(tmp_path), "etcd-n")] == ["etcd-n-1", "etcd-n-2"]
 
 
 def test_secure_remove_overwrites_then_unlinks(tmp_path):

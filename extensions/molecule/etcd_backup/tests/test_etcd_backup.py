@@ -25,6 +25,7 @@ ETCDCTL = ("ETCDCTL_API=3 etcdctl --endpoints=https://127.0.0.1:2379 --cacert=/e
            "--cert=/etc/kubernetes/pki/etcd/server.crt --key=/etc/kubernetes/pki/etcd/server.key")
 PREFIX = "sck8s-test/"
 
+
 def playbook(name, extra=None):
     """Run a playbook of the collection against the nodes as a user would (podman connection)."""
     binary = shutil.which("ansible-playbook") or os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
@@ -111,7 +112,7 @@ def test_manual_start_makes_a_verified_encrypted_snapshot(host):
 
 
 def test_retention_keeps_three(host):
-    for _ in range(4):
+    for _run in range(4):
         host.check_output("systemctl start %s.service", UNIT)
         time.sleep(1)
     names = backups(host)

@@ -1,7 +1,7 @@
-#!/usr/bin/python3
 # Copyright: secure_cluster.k8s maintainers (@secure-cluster)
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Take one verified, encrypted etcd snapshot (run by sck8s-etcd-backup.service).
+"""Take one verified, encrypted etcd snapshot (run by sck8s-etcd-backup.service through the sck8s-etcd-backup
+wrapper, which calls it with the node's python3).
 
 Steps, each fatal on failure (non-zero exit, one ERROR line on stderr for the journal): refuse when the backup
 directory is not 0700 or has less free space than the threshold; `etcdctl snapshot save` over TLS from the local
