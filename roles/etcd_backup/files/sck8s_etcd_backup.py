@@ -134,7 +134,8 @@ def parse_status(text):
     missing = [k for k in ("hash", "revision", "totalKey", "totalSize") if k not in data]
     if missing:
         raise BackupError("snapshot status lacks %s: %r" % (", ".join(missing), data))
-    if int(data["revision"]) < 1 or int(data["totalSize"]) < 1:
+    # revision 0 is a store that was never written to (valid); a zero size is not a bolt database
+    if int(data["revision"]) < 0 or int(data["totalSize"]) < 1:
         raise BackupError("snapshot status reports an empty snapshot: %r" % data)
     return {"hash": int(data["hash"]), "revision": int(data["revision"]),
             "total_key": int(data["totalKey"]), "total_size": int(data["totalSize"])}

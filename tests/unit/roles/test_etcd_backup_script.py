@@ -120,6 +120,8 @@ def test_parse_status():
         bk.parse_status('{"hash":1,"revision":2,"totalSize":4}')
     with pytest.raises(bk.BackupError, match="empty snapshot"):
         bk.parse_status('{"hash":0,"revision":0,"totalKey":0,"totalSize":0}')
+    # a store never written to has revision 0 and is a valid snapshot
+    assert bk.parse_status('{"hash":7,"revision":0,"totalKey":3,"totalSize":20480}')["revision"] == 0
 
 
 def _ago(now, **delta):

@@ -88,7 +88,8 @@ def test_passphrase_file_holds_the_passphrase_and_nothing_logs_it(host):
 
 def test_manual_start_makes_a_verified_encrypted_snapshot(host):
     before = backups(host)
-    host.check_output("systemctl start %s.service", UNIT)
+    run = host.run("systemctl start %s.service", UNIT)
+    assert run.rc == 0, host.run("journalctl -u %s.service -n 20 --no-pager -o cat", UNIT).stdout
     after = backups(host)
     new = sorted(set(after) - set(before))
     assert len(new) == 1, (before, after)
@@ -144,7 +145,7 @@ def snapshot(tmp_path_factory):
     from testinfra import get_host
     node = get_host("podman://" + HOST)
     for i in range(5):
-        node.check_output(ETCDCTL + " put %sbefore-%d v%d", PREFIX, i, i)
+        node.check_output(ETCDCTL + " put %s %s", "%sbefore-%d" % (PREFIX, i), "v%d" % i)
     fetch = tmp_path_factory.mktemp("fetched")
     proc = playbook("etcd_backup.yml", {"etcd_backup_fetch_dir": str(fetch)})
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
@@ -153,7 +154,7 @@ def snapshot(tmp_path_factory):
     assert len(files) == 1 and os.path.exists(files[0][:-len(".db.gpg")] + ".json"), files
     assert oct(os.stat(files[0]).st_mode & 0o777) == oct(0o600)
     for i in range(3):
-        node.check_output(ETCDCTL + " put %safter-%d w%d", PREFIX, i, i)
+        node.check_output(ETCDCTL + " put %s %s", "%safter-%d" % (PREFIX, i), "w%d" % i)
     return files[0]
 
 
