@@ -10,20 +10,29 @@ import sys
 import time
 
 import pytest
+from testinfra import get_host
 
-HOSTS = [h for h in os.environ.get("SCK8S_BAK_HOSTS", "sck8s-mol-bak-cp1").split(",") if h]
+HOSTS = ["sck8s-mol-bak-e1", "sck8s-mol-bak-e2", "sck8s-mol-bak-e3"]
 HOST = HOSTS[0]
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PLAYBOOKS = os.path.join(HERE, "..", "..", "..", "playbooks")
 PASSPHRASE = "molecule-etcd-backup-passphrase"
-SETTINGS = {"etcd_backup_passphrase": PASSPHRASE, "etcd_backup_keep": 3, "etcd_backup_min_free_mb": 10}
+PKI = "/etc/etcd/pki"
+SETTINGS = {"etcd_backup_passphrase": PASSPHRASE, "etcd_backup_keep": 3, "etcd_backup_min_free_mb": 10,
+            "etcd_backup_cacert": PKI + "/ca.crt", "etcd_backup_cert": PKI + "/healthcheck-client.crt",
+            "etcd_backup_key": PKI + "/healthcheck-client.key"}
 UNIT = "sck8s-etcd-backup"
 BACKUP_DIR = "/var/backups/etcd"
 CONFIG = "/etc/secure_cluster/etcd-backup/config.json"
-RUNNER = "python3 /usr/local/lib/testbed/static_pod_runner.py"
-ETCDCTL = ("ETCDCTL_API=3 etcdctl --endpoints=https://127.0.0.1:2379 --cacert=/etc/kubernetes/pki/etcd/ca.crt "
-           "--cert=/etc/kubernetes/pki/etcd/server.crt --key=/etc/kubernetes/pki/etcd/server.key")
+DATA_DIR = "/var/lib/etcd/default"
+ETCDCTL = ("ETCDCTL_API=3 etcdctl --endpoints=https://127.0.0.1:2379 --cacert=%s/ca.crt "
+           "--cert=%s/healthcheck-client.crt --key=%s/healthcheck-client.key" % (PKI, PKI, PKI))
 PREFIX = "sck8s-test/"
+
+
+@pytest.fixture(scope="module")
+def nodes():
+    return [get_host("podman://" + name) for name in HOSTS]
 
 
 def playbook(name, extra=None):
@@ -33,8 +42,7 @@ def playbook(name, extra=None):
     hosts = dict((h, {"ansible_connection": "containers.podman.podman",
                       "ansible_python_interpreter": "/usr/bin/python3"}) for h in HOSTS)
     with open(inventory, "w") as handle:
-        json.dump({"all": {"vars": SETTINGS},
-                   "etcd": {"hosts": hosts}, "control_plane": {"hosts": hosts}}, handle)
+        json.dump({"all": {"vars": SETTINGS}, "etcd": {"hosts": hosts}}, handle)
     cmd = [binary, "-i", inventory, os.path.join(PLAYBOOKS, name), "-e", json.dumps(extra or {})]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=1800, check=False)
 
@@ -53,31 +61,36 @@ def keys(host):
     return sorted(k for k in out.split() if k)
 
 
-def pod_pids(host):
-    return dict((name, json.loads(host.check_output("cat /run/static-pods/%s.json", name))["pid"])
-                for name in ("etcd", "kube-apiserver"))
+def etcd_pids(nodes):
+    return [int(n.check_output("systemctl show --property=MainPID --value etcd.service")) for n in nodes]
 
 
-def assert_untouched(host, pids_before):
-    """Nothing was stopped: both manifests in place, the same etcd and apiserver processes, etcd answering."""
-    assert host.file("/etc/kubernetes/manifests/etcd.yaml").exists
-    assert host.file("/etc/kubernetes/manifests/kube-apiserver.yaml").exists
-    assert pod_pids(host) == pids_before
-    host.check_output(ETCDCTL + " endpoint health")
+def cluster_id(host):
+    return json.loads(host.check_output(ETCDCTL + " endpoint status -w json"))[0]["Status"]["header"]["cluster_id"]
 
 
-def test_timer_is_enabled_and_active(host):
-    timer = host.service(UNIT + ".timer")
-    assert timer.is_enabled and timer.is_running
-    text = host.file("/etc/systemd/system/%s.timer" % UNIT).content_string
-    assert "Persistent=true" in text and "RandomizedDelaySec=" in text and "OnCalendar=" in text
+def assert_untouched(nodes, pids_before):
+    """Nothing was stopped: the same etcd process on every member, each answering, the data dir in place."""
+    assert etcd_pids(nodes) == pids_before
+    for node in nodes:
+        node.check_output(ETCDCTL + " endpoint health")
+        assert node.run("ls -d %s.pre-restore-*", DATA_DIR).rc != 0
+
+
+def test_timer_is_enabled_and_active_on_every_member(nodes):
+    for node in nodes:
+        timer = node.service(UNIT + ".timer")
+        assert timer.is_enabled and timer.is_running, node.backend.hostname
+        text = node.file("/etc/systemd/system/%s.timer" % UNIT).content_string
+        assert "Persistent=true" in text and "RandomizedDelaySec=" in text and "OnCalendar=" in text
 
 
 @pytest.mark.parametrize("path,mode", [(BACKUP_DIR, 0o700), ("/etc/secure_cluster/etcd-backup", 0o700),
                                        ("/etc/secure_cluster/etcd-backup/passphrase", 0o600), (CONFIG, 0o600)])
-def test_private_paths(host, path, mode):
-    f = host.file(path)
-    assert f.mode == mode and f.user == "root" and f.group == "root", (path, oct(f.mode))
+def test_private_paths(nodes, path, mode):
+    for node in nodes:
+        f = node.file(path)
+        assert f.mode == mode and f.user == "root" and f.group == "root", (node.backend.hostname, path, oct(f.mode))
 
 
 def test_passphrase_file_holds_the_passphrase_and_nothing_logs_it(host):
@@ -141,8 +154,7 @@ def test_low_space_refusal_is_a_failed_unit(host):
 
 @pytest.fixture(scope="module")
 def snapshot(tmp_path_factory):
-    """Keys before, an on-demand backup fetched to the controller, keys after."""
-    from testinfra import get_host
+    """Keys before, an on-demand backup of every member fetched to the controller (the first one's is used), keys after."""
     node = get_host("podman://" + HOST)
     for i in range(5):
         node.check_output(ETCDCTL + " put %s %s", "%sbefore-%d" % (PREFIX, i), "v%d" % i)
@@ -158,26 +170,26 @@ def snapshot(tmp_path_factory):
     return files[0]
 
 
-def refusal(host, snapshot_path, extra, expected):
-    pids = pod_pids(host)
+def refusal(nodes, snapshot_path, extra, expected):
+    pids = etcd_pids(nodes)
     proc = playbook("etcd_restore.yml", dict({"etcd_restore_snapshot": snapshot_path}, **extra))
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0, out[-4000:]
     assert expected in out, out[-4000:]
-    assert "Nothing was stopped" in out or "nothing to back up" in out or "no etcd member" in out, out[-3000:]
-    assert_untouched(host, pids)
+    assert "Nothing was stopped" in out or "no etcd member" in out, out[-3000:]
     assert "PLAY [Stop the kube-apiservers, then etcd]" not in proc.stdout
+    assert_untouched(nodes, pids)
 
 
-def test_truncated_snapshot_is_refused(host, snapshot, tmp_path):
+def test_truncated_snapshot_is_refused(nodes, snapshot, tmp_path):
     bad = str(tmp_path / "etcd-truncated.db.gpg")
     with open(snapshot, "rb") as src, open(bad, "wb") as dst:
         dst.write(src.read()[: os.path.getsize(snapshot) // 2])
     shutil.copy(snapshot[:-len(".db.gpg")] + ".json", bad[:-len(".db.gpg")] + ".json")
-    refusal(host, bad, {}, "the file is truncated or corrupted")
+    refusal(nodes, bad, {}, "the file is truncated or corrupted")
 
 
-def test_corrupted_snapshot_is_refused_after_decryption(host, snapshot, tmp_path):
+def test_corrupted_snapshot_is_refused_after_decryption(nodes, snapshot, tmp_path):
     """A snapshot whose content changed but that was encrypted again with the right passphrase (and whose
     manifest was updated for the encrypted file) decrypts fine and is refused by its plaintext checks."""
     gnupg = tmp_path / "gnupg"
@@ -201,29 +213,38 @@ def test_corrupted_snapshot_is_refused_after_decryption(host, snapshot, tmp_path
                                                   check=True).stdout.split()[0]
     with open(bad[:-len(".db.gpg")] + ".json", "w") as handle:
         json.dump(data, handle)
-    refusal(host, bad, {}, "does not match its manifest")
+    refusal(nodes, bad, {}, "does not match its manifest")
 
 
-def test_wrong_passphrase_is_refused(host, snapshot):
-    refusal(host, snapshot, {"etcd_backup_passphrase": "not-the-passphrase-at-all"}, "wrong passphrase")
+def test_wrong_passphrase_is_refused(nodes, snapshot):
+    refusal(nodes, snapshot, {"etcd_backup_passphrase": "not-the-passphrase-at-all"}, "wrong passphrase")
 
 
-def test_empty_group_is_refused(host, snapshot):
-    refusal(host, snapshot, {"etcd_restore_group": "no_such_group"}, "has no hosts: there is no etcd member")
+def test_empty_group_is_refused(nodes, snapshot):
+    refusal(nodes, snapshot, {"etcd_restore_group": "no_such_group"}, "has no hosts: there is no etcd member")
 
 
-def test_restore_brings_back_exactly_the_keys_of_snapshot_time(host, snapshot):
-    assert keys(host) == sorted(["%sbefore-%d" % (PREFIX, i) for i in range(5)] +
-                                ["%safter-%d" % (PREFIX, i) for i in range(3)])
+def test_restore_brings_back_exactly_the_keys_of_snapshot_time(nodes, snapshot):
+    before_ids = set(cluster_id(n) for n in nodes)
+    assert len(before_ids) == 1
+    for node in nodes:
+        assert keys(node) == sorted(["%sbefore-%d" % (PREFIX, i) for i in range(5)] +
+                                    ["%safter-%d" % (PREFIX, i) for i in range(3)])
     proc = playbook("etcd_restore.yml", {"etcd_restore_snapshot": snapshot})
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
-    assert keys(host) == sorted("%sbefore-%d" % (PREFIX, i) for i in range(5))
-    assert host.check_output(ETCDCTL + " get %sbefore-3 --print-value-only", PREFIX) == "v3"
-    # the old data dir is kept, the new one is private, both pods run again
-    assert host.run("ls -d /var/lib/etcd.pre-restore-*").rc == 0
-    assert host.file("/var/lib/etcd").mode == 0o700
-    host.check_output(RUNNER + " wait etcd --ready --timeout 120")
-    host.check_output(RUNNER + " wait kube-apiserver --ready --timeout 180")
-    assert host.check_output("ls /etc/kubernetes/manifests").split() == [
-        "etcd.yaml", "kube-apiserver.yaml", "kube-controller-manager.yaml", "kube-scheduler.yaml"]
-    assert host.run("find /var/lib/secure_cluster/etcd-restore -name snapshot.db").stdout.strip() == ""
+    for node in nodes:
+        name = node.backend.hostname
+        # every member serves exactly the keys of snapshot time
+        assert keys(node) == sorted("%sbefore-%d" % (PREFIX, i) for i in range(5)), name
+        assert node.check_output(ETCDCTL + " get %s --print-value-only", PREFIX + "before-3") == "v3"
+        # one new cluster of the three members, each with its own name
+        members = json.loads(node.check_output(ETCDCTL + " member list -w json"))["members"]
+        assert sorted(m["name"] for m in members) == HOSTS, members
+        assert node.service("etcd.service").is_running
+        # the old data dir is kept, the new one is private and etcd's, no plaintext is left
+        assert node.run("ls -d %s.pre-restore-*", DATA_DIR).rc == 0, name
+        data = node.file(DATA_DIR)
+        assert data.mode == 0o700 and data.user == "etcd", (name, oct(data.mode), data.user)
+        assert node.run("find /var/lib/secure_cluster/etcd-restore -name 'snapshot.db*'").stdout.strip() == ""
+    after_ids = set(cluster_id(n) for n in nodes)
+    assert len(after_ids) == 1 and after_ids != before_ids
