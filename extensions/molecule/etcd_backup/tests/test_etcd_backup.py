@@ -14,8 +14,9 @@ from testinfra import get_host
 
 HOSTS = ["sck8s-mol-bak-e1", "sck8s-mol-bak-e2", "sck8s-mol-bak-e3"]
 HOST = HOSTS[0]
-HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PLAYBOOKS = os.path.join(HERE, "..", "..", "..", "playbooks")
+# realpath: molecule/ is a symlink to extensions/molecule/, and ansible normalises ".." textually
+HERE = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
+PLAYBOOKS = os.path.normpath(os.path.join(HERE, "..", "..", "..", "playbooks"))
 PASSPHRASE = "molecule-etcd-backup-passphrase"
 PKI = "/etc/etcd/pki"
 SETTINGS = {"etcd_backup_passphrase": PASSPHRASE, "etcd_backup_keep": 3, "etcd_backup_min_free_mb": 10,
@@ -35,12 +36,13 @@ def nodes():
     return [get_host("podman://" + name) for name in HOSTS]
 
 
-def playbook(name, extra=None):
+def playbook(name, extra=None, hostvars=None):
     """Run a playbook of the collection against the nodes as a user would (podman connection)."""
     binary = shutil.which("ansible-playbook") or os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
     inventory = os.path.join(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/tmp"), "etcd_backup_hosts.json")
-    hosts = dict((h, {"ansible_connection": "containers.podman.podman",
-                      "ansible_python_interpreter": "/usr/bin/python3"}) for h in HOSTS)
+    hosts = dict((h, dict({"ansible_connection": "containers.podman.podman",
+                           "ansible_python_interpreter": "/usr/bin/python3"}, **(hostvars or {}).get(h, {})))
+                 for h in HOSTS)
     with open(inventory, "w") as handle:
         json.dump({"all": {"vars": SETTINGS}, "etcd": {"hosts": hosts}}, handle)
     cmd = [binary, "-i", inventory, os.path.join(PLAYBOOKS, name), "-e", json.dumps(extra or {})]
@@ -57,8 +59,9 @@ def manifest(host, name):
 
 
 def keys(host):
+    """The test keys written around the snapshot of the round trip."""
     out = host.check_output(ETCDCTL + " get --prefix %s --keys-only", PREFIX)
-    return sorted(k for k in out.split() if k)
+    return sorted(k for k in out.split() if k and k != PREFIX + "manual")
 
 
 def etcd_pids(nodes):
@@ -100,6 +103,7 @@ def test_passphrase_file_holds_the_passphrase_and_nothing_logs_it(host):
 
 
 def test_manual_start_makes_a_verified_encrypted_snapshot(host):
+    host.check_output(ETCDCTL + " put %s %s", PREFIX + "manual", "m")
     before = backups(host)
     run = host.run("systemctl start %s.service", UNIT)
     assert run.rc == 0, host.run("journalctl -u %s.service -n 20 --no-pager -o cat", UNIT).stdout
@@ -224,6 +228,13 @@ def test_empty_group_is_refused(nodes, snapshot):
     refusal(nodes, snapshot, {"etcd_restore_group": "no_such_group"}, "has no hosts: there is no etcd member")
 
 
+def wait_healthy(node, timeout=180):
+    deadline = time.time() + timeout
+    while node.run(ETCDCTL + " endpoint health").rc != 0:
+        assert time.time() < deadline, node.run(ETCDCTL + " endpoint health").stderr
+        time.sleep(3)
+
+
 def test_restore_brings_back_exactly_the_keys_of_snapshot_time(nodes, snapshot):
     before_ids = set(cluster_id(n) for n in nodes)
     assert len(before_ids) == 1
@@ -248,3 +259,25 @@ def test_restore_brings_back_exactly_the_keys_of_snapshot_time(nodes, snapshot):
         assert node.run("find /var/lib/secure_cluster/etcd-restore -name 'snapshot.db*'").stdout.strip() == ""
     after_ids = set(cluster_id(n) for n in nodes)
     assert len(after_ids) == 1 and after_ids != before_ids
+
+
+def test_failed_restore_rolls_every_member_back(nodes, snapshot):
+    """After the round trip: a wrong peer URL for one member (inventory) lets the restore run but the new cluster
+    cannot form; the health wait runs out and every member is put back on its old data dir and restarted."""
+    ids = set(cluster_id(n) for n in nodes)
+    nodes[0].check_output(ETCDCTL + " put %s %s", PREFIX + "since-restore", "s")
+    proc = playbook("etcd_restore.yml", {"etcd_restore_snapshot": snapshot, "etcd_restore_health_timeout": 40},
+                    hostvars={HOSTS[2]: {"etcd_restore_peer_url": "https://192.0.2.1:2380"}})
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out[-4000:]
+    assert "every member was put back on" in out and "not healthy after 40s" in out, out[-4000:]
+    for node in nodes:
+        wait_healthy(node)
+        node.check_output(ETCDCTL + " put %s %s", PREFIX + "after-rollback", "r")
+        assert node.run("ls -d %s.failed-restore-*", DATA_DIR).rc == 0
+        # only the round trip's old data dir; this run's was moved back
+        assert len(node.check_output("ls -d %s.pre-restore-*", DATA_DIR).split()) == 1
+    assert set(cluster_id(n) for n in nodes) == ids
+    for node in nodes:
+        # the data written after the restore survived the rolled-back attempt
+        assert PREFIX + "since-restore" in keys(node)
