@@ -53,10 +53,14 @@ options:
 attributes:
   check_mode:
     support: full
+    description: Every check is made and C(changed) is predicted; nothing is written.
   diff_mode:
     support: full
+    description: The diff shows the environment file before and after; RV(flags_changed) lists the flag changes.
   platform:
+    support: full
     platforms: posix
+    description: Linux nodes.
 """
 
 EXAMPLES = r"""

@@ -1,4 +1,4 @@
-#!/bin/bash
+# shellcheck shell=bash
 # Test fixture: a dedicated etcd CA and, per member, the certificates kubeadm's external-etcd guide asks for
 # (server, peer, healthcheck-client), plus one apiserver-etcd-client pair for the control plane.
 # Usage: etcd-pki.sh DIR NAME=IP [NAME=IP ...]    (idempotent: existing files are kept)
