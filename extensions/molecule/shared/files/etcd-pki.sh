@@ -1,4 +1,4 @@
-#!/bin/bash
+# shellcheck shell=bash
 # Test fixture: a dedicated etcd CA and, per member, the certificates kubeadm's external-etcd guide asks for
 # (server, peer, healthcheck-client), plus one apiserver-etcd-client pair for the control plane.
 # Usage: etcd-pki.sh DIR NAME=IP [NAME=IP ...]    (idempotent: existing files are kept)
@@ -15,10 +15,16 @@ if [ ! -s ca.crt ]; then
     2>/dev/null
 fi
 
-# issue OUT CN EKU [SAN]
+# issue OUT CN EKU [SAN]   (kept when it exists and still carries the SAN's last entry, e.g. the member's IP)
 issue() {
   local out=$1 cn=$2 eku=$3 san=${4:-}
-  [ -s "$out.crt" ] && return 0
+  if [ -s "$out.crt" ]; then
+    if [ -z "$san" ] || openssl x509 -in "$out.crt" -noout -ext subjectAltName 2>/dev/null \
+        | grep -q "IP Address:${ip:-none}\(,\|$\)"; then
+      return 0
+    fi
+  fi
+  echo "issued $out"
   local ext
   ext=$(mktemp)
   {
@@ -38,7 +44,7 @@ for member in "$@"; do
   name=${member%%=*}; ip=${member#*=}
   mkdir -p "$name"
   cp ca.crt "$name/ca.crt"
-  san="DNS:$name,DNS:localhost,IP:$ip,IP:127.0.0.1,IP:0:0:0:0:0:0:0:1"
+  san="DNS:$name,DNS:localhost,IP:127.0.0.1,IP:0:0:0:0:0:0:0:1,IP:$ip"
   issue "$name/server" "$name" serverAuth,clientAuth "$san"
   issue "$name/peer" "$name" serverAuth,clientAuth "$san"
   issue "$name/healthcheck-client" kube-etcd-healthcheck-client clientAuth
