@@ -20,11 +20,13 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import socket
 import stat
 import subprocess
 import sys
 import tempfile
+import time
 
 MANIFEST_VERSION = 1
 SUFFIX = ".db.gpg"
@@ -171,6 +173,37 @@ def decrypt_sha256(config, homedir, path):
     return digest.hexdigest()
 
 
+def agent_pids(homedir, proc="/proc"):
+    """PIDs of gpg-agents started for this homedir (their command line names it)."""
+    found = []
+    for entry in os.listdir(proc):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(os.path.join(proc, entry, "cmdline"), "rb") as handle:
+                argv = handle.read().split(b"\0")
+        except OSError:
+            continue
+        if argv and os.path.basename(argv[0]) == b"gpg-agent" and os.fsencode(homedir) in argv:
+            found.append(int(entry))
+    return found
+
+
+def stop_agents(config, homedir, wait=5.0):
+    """Stop the gpg-agent of this run. A leftover agent would keep the oneshot unit in stop-sigterm (gpg-agent
+    waits for its connections on SIGTERM) until systemd times out and marks the run failed."""
+    subprocess.run([config["gpgconf"], "--homedir", homedir, "--kill", "gpg-agent"],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    deadline = time.monotonic() + wait
+    while agent_pids(homedir) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    for pid in agent_pids(homedir):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
 def secure_remove(path):
     """Overwrite with zeros, flush to disk, unlink. On copy-on-write or journaling data filesystems the old
     blocks may survive; the backup directory is root-only 0700 either way."""
@@ -314,8 +347,7 @@ def backup(config, now=None):
         finally:
             if os.path.exists(plain):
                 secure_remove(plain)
-            subprocess.run([config["gpgconf"], "--homedir", homedir, "--kill", "gpg-agent"],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+            stop_agents(config, homedir)
             shutil.rmtree(homedir, ignore_errors=True)
         log("wrote %s and %s.json" % (final, name))
 

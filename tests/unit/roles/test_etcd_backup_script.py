@@ -157,6 +157,16 @@ def test_secure_remove_overwrites_then_unlinks(tmp_path):
     assert not path.exists()
 
 
+def test_agent_pids_finds_only_this_homedirs_agent(tmp_path):
+    proc = tmp_path / "proc"
+    for pid, argv in (("11", ["/usr/bin/gpg-agent", "--homedir", "/b/.gnupg-x", "--daemon"]),
+                      ("12", ["/usr/bin/gpg-agent", "--homedir", "/b/.gnupg-other", "--daemon"]),
+                      ("13", ["/usr/bin/python3", "/b/.gnupg-x"]), ("self", ["x"])):
+        (proc / pid).mkdir(parents=True)
+        (proc / pid / "cmdline").write_bytes(b"\0".join(a.encode() for a in argv) + b"\0")
+    assert bk.agent_pids("/b/.gnupg-x", proc=str(proc)) == [11]
+
+
 def _decrypt(path, tmp_path):
     home = tmp_path / "gnupg-check"
     home.mkdir(mode=0o700, exist_ok=True)
