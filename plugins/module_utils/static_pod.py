@@ -33,6 +33,7 @@ import re
 import stat
 import tempfile
 
+from ansible_collections.secure_cluster.k8s.plugins.module_utils import etcd_flags
 from ansible_collections.secure_cluster.k8s.plugins.module_utils import k8s_flags
 
 # Comma-list flags whose members are merged (existing members kept, new ones appended) unless replaced.
@@ -385,6 +386,9 @@ def _component_of(container):
             return base
     if container.get("name") in k8s_flags.COMPONENTS:
         return container.get("name")
+    # etcd (kubeadm's stacked etcd): its own flag set and version scheme, see etcd_flags
+    if (command and os.path.basename(str(command[0])) == "etcd") or container.get("name") == "etcd":
+        return "etcd"
     return None
 
 
@@ -418,14 +422,19 @@ def edit_pod(pod, flags=None, remove_flags=None, replace=None, volumes=None, con
         raise ManifestError("container %s does not run a component this module knows (%s)"
                             % (target.get("name"), ", ".join(k8s_flags.COMPONENTS)))
     version = version or detect_version(target.get("image"))
+    is_etcd = component == "etcd"
     if not version:
-        raise ManifestError("cannot tell the Kubernetes version from image %r; set version" % (target.get("image"),))
+        raise ManifestError("cannot tell the %s version from image %r; set version"
+                            % ("etcd" if is_etcd else "Kubernetes", target.get("image")))
     try:
-        k8s_flags.minor(version)
+        if is_etcd:
+            etcd_flags.minor(version)
+        else:
+            k8s_flags.minor(version)
     except ValueError as exc:
-        raise ManifestError("unsupported Kubernetes version %s: %s" % (version, exc))
+        raise ManifestError("unsupported %s version %s: %s" % ("etcd" if is_etcd else "Kubernetes", version, exc))
     result.version = str(version).lstrip("v")
-    flag_types = k8s_flags.flags_for(component, version)
+    flag_types = etcd_flags.flags_for(version) if is_etcd else k8s_flags.flags_for(component, version)
 
     segments = []
     if isinstance(target.get("command"), list):
@@ -448,7 +457,8 @@ def edit_pod(pod, flags=None, remove_flags=None, replace=None, volumes=None, con
         if value is None:
             wanted[name] = None
             continue
-        problem = k8s_flags.check_flag(component, version, name)
+        problem = (etcd_flags.check_value(version, name, value) if is_etcd
+                   else k8s_flags.check_flag(component, version, name))
         if problem:
             result.errors.append(problem)
             continue
@@ -568,11 +578,12 @@ def _check_invariants(pod, container, component, version, before, after, result,
 
 def _plan_file_checks(pod, container, after, result):
     cname = container.get("name")
+    file_flags = etcd_flags.FILE_FLAGS if result.component == "etcd" else FILE_FLAGS
     for name in sorted(after):
         value = after[name]
         if value is None or value == "":
             continue
-        if name in FILE_FLAGS:
+        if name in file_flags:
             paths = _split(value) if name in FILE_LIST_FLAGS else [value]
             for path in paths:
                 if not path.startswith("/"):

@@ -282,8 +282,10 @@ def test_malformed_manifests():
         sp.edit_pod({"kind": "Pod", "spec": {"containers": []}})
     with pytest.raises(sp.ManifestError, match="no container named nope"):
         sp.edit_pod(pod_of("kube-scheduler", "1.33"), container="nope")
+    other = pod_of("etcd", "1.33")
+    other["spec"]["containers"][0].update(name="coredns", command=["/coredns", "-conf", "/etc/coredns/Corefile"])
     with pytest.raises(sp.ManifestError, match="does not run a component"):
-        sp.edit_pod(pod_of("etcd", "1.33"))
+        sp.edit_pod(other)
     pod = pod_of("kube-scheduler", "1.33")
     pod["spec"]["containers"][0]["image"] = "scheduler:latest"
     with pytest.raises(sp.ManifestError, match="set version"):
