@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 
 import pytest
 import testinfra
@@ -212,8 +213,9 @@ def test_chain_is_restored_after_a_reboot():
     assert [line for line in table if line.startswith("-A INPUT ") and line.endswith(CHAIN)] == [JUMP]
     assert "-A %s -p tcp -m tcp --dport 2380 -j DROP" % CHAIN in table
     assert not reachable(OUT, ip(member), 2379)
-    for dummy in range(30):
+    for dummy in range(60):
         if host.run(etcdctl(EXT_PKI, "endpoint", "health", "--cluster")).rc == 0:
             break
+        time.sleep(2)
     else:
         pytest.fail("the cluster is not healthy after the member restarted")
