@@ -11,7 +11,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 # Outside this git checkout: ansible-test lists files with git when it finds a repository around the collection.
 COLL_ROOT ?= /var/tmp/secure_cluster_k8s-$(shell printf %s '$(CURDIR)' | md5sum | cut -c1-8)/collections
 COLL_DIR := $(COLL_ROOT)/ansible_collections/secure_cluster/k8s
-MOLECULE_SCENARIOS ?= default multinode audit kubelet control_plane kernel kernel_container
+MOLECULE_SCENARIOS ?= default multinode audit kubelet control_plane apiserver containerd kernel_container etcd etcd_backup kernel
 export PATH := $(BIN):$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(COLL_ROOT)
 # Per checkout: molecule's prerun installs the collection under ANSIBLE_HOME, and a stale copy there from another
@@ -57,6 +57,8 @@ lint: yamllint ansible-lint
 
 # ansible-test and molecule need the collection under an ansible_collections/<ns>/<name> path.
 collection:
+	@# molecule's prerun installs a copy under ANSIBLE_HOME; left there it shadows this one for ansible-lint
+	@rm -rf $(ANSIBLE_HOME)/collections/ansible_collections/secure_cluster
 	@mkdir -p $(COLL_DIR)
 	@git ls-files --cached --others --exclude-standard -z | \
 	  rsync -a --delete --ignore-missing-args --from0 --files-from=- ./ $(COLL_DIR)/

@@ -4,7 +4,8 @@
 set -euo pipefail
 
 PKGS=(podman runc conmon netavark aardvark-dns iptables slirp4netns catatonit uidmap debootstrap
-      ca-certificates tar openssl openssh-client shellcheck python3 python3-venv make git rsync)
+      ca-certificates tar openssl openssh-client shellcheck python3 python3-venv make git rsync
+      qemu-system-x86 qemu-utils e2fsprogs)
 
 missing=()
 for p in "${PKGS[@]}"; do
