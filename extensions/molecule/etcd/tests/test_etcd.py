@@ -208,8 +208,13 @@ def test_chain_is_restored_after_a_reboot():
     member = MEMBERS[1]
     subprocess.run(["podman", "restart", member], check=True, capture_output=True, timeout=120)
     host = node(member)
-    host.run("systemctl is-system-running --wait")
-    table = host.check_output("iptables -S").splitlines()
+    table = []
+    for dummy in range(60):  # right after a restart systemd may not answer yet ("Failed to connect to bus")
+        table = host.run("iptables -S").stdout.splitlines()
+        if host.run("systemctl is-active sck8s-etcd-firewall.service").stdout.strip() == "active":
+            table = host.check_output("iptables -S").splitlines()
+            break
+        time.sleep(2)
     assert [line for line in table if line.startswith("-A INPUT ") and line.endswith(CHAIN)] == [JUMP]
     assert "-A %s -p tcp -m tcp --dport 2380 -j DROP" % CHAIN in table
     assert not reachable(OUT, ip(member), 2379)
