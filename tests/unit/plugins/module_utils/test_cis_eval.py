@@ -575,3 +575,19 @@ def test_waiver_without_expiry(fresh, catalog):
 ])
 def test_compare(op, value, expected, vtype, result):
     assert compare(op, value, expected, vtype)[0] is result
+
+
+def test_catalog_remediation_vars_exist_in_the_roles(catalog):
+    """Every toggle the catalog names is an option of that role's argument spec (remediate.yml sets them)."""
+    roles_dir = os.path.join(os.path.dirname(CATALOG_PATH), "..", "roles")
+    options = {}
+    for ctl in catalog["controls"]:
+        rb = ctl["remediated_by"]
+        if rb is None:
+            continue
+        if rb["role"] not in options:
+            with open(os.path.join(roles_dir, rb["role"], "meta", "argument_specs.yml")) as handle:
+                spec = yaml.safe_load(handle)["argument_specs"]["main"]["options"]
+            options[rb["role"]] = spec
+        assert rb["var"] in options[rb["role"]], (ctl["id"], rb)
+        assert options[rb["role"]][rb["var"]]["type"] == "bool", (ctl["id"], rb)
