@@ -1,6 +1,6 @@
 # secure_cluster.k8s — developer and CI entry points. Run as root on Debian/Ubuntu.
 #   make test   lint, sanity, unit tests, then the molecule scenarios (installs what it needs)
-#   make demo   audit SSH-reachable test nodes (the hardening roles will add: harden, audit again)
+#   make demo   audit SSH-reachable test nodes, harden them with site.yml, audit again
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
@@ -24,7 +24,7 @@ export PY_COLORS ?= 0
 
 help:
 	@echo "make test    lint + ansible-test sanity + unit tests + molecule scenarios ($(MOLECULE_SCENARIOS))"
-	@echo "make demo    audit SSH-reachable test nodes (make demo-nodes starts fresh ones, make demo-down removes them)"
+	@echo "make demo    audit SSH-reachable test nodes, harden them (site.yml), audit again (make demo-down removes them)"
 	@echo "make bench   audit.yml vs a one-task ping on the same test nodes"
 	@echo "make image   build the podman test-node image"
 	@echo "make vm-image build the VM test node of the kernel role"
