@@ -69,6 +69,9 @@ case $cmd in
         [ "$r" = "$role" ] && echo "        $name: {ansible_port: $port}"
       done
     done
+    echo "    etcd:  # kubeadm's stacked etcd"
+    echo "      children:"
+    echo "        control_plane:"
     ;;
   *) echo "unknown command $cmd" >&2; exit 2 ;;
 esac
