@@ -204,23 +204,18 @@ def test_breaking_change_is_rolled_back():
     host.check_output(etcdctl(EXT_PKI, "endpoint", "health", "--cluster"))
 
 
-def test_chain_is_restored_after_a_reboot():
+def test_chain_is_restored_at_boot():
+    """What a reboot leaves (empty kernel tables) and what runs at boot (the enabled restore unit); a podman restart
+    is not used because the member's address may change with it, which real nodes do not do."""
     member = MEMBERS[1]
-    subprocess.run(["podman", "restart", member], check=True, capture_output=True, timeout=120)
     host = node(member)
-    table = []
-    for dummy in range(60):  # right after a restart systemd may not answer yet ("Failed to connect to bus")
-        table = host.run("iptables -S").stdout.splitlines()
-        if host.run("systemctl is-active sck8s-etcd-firewall.service").stdout.strip() == "active":
-            table = host.check_output("iptables -S").splitlines()
-            break
-        time.sleep(2)
+    assert host.check_output("systemctl is-enabled sck8s-etcd-firewall.service") == "enabled"
+    before = host.check_output("iptables -S").splitlines()
+    host.check_output("iptables -D " + JUMP[3:] + " && iptables -F " + CHAIN + " && iptables -X " + CHAIN)
+    assert not [line for line in host.check_output("iptables -S").splitlines() if CHAIN in line]
+    host.check_output("systemctl restart sck8s-etcd-firewall.service")
+    table = host.check_output("iptables -S").splitlines()
+    assert [line for line in table if CHAIN in line] == [line for line in before if CHAIN in line]
     assert [line for line in table if line.startswith("-A INPUT ") and line.endswith(CHAIN)] == [JUMP]
-    assert "-A %s -p tcp -m tcp --dport 2380 -j DROP" % CHAIN in table
     assert not reachable(OUT, ip(member), 2379)
-    for dummy in range(60):
-        if host.run(etcdctl(EXT_PKI, "endpoint", "health", "--cluster")).rc == 0:
-            break
-        time.sleep(2)
-    else:
-        pytest.fail("the cluster is not healthy after the member restarted")
+    host.check_output(etcdctl(EXT_PKI, "endpoint", "health", "--cluster"))
