@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Prepare a Debian/Ubuntu host (as root) for `make test` / `make demo`: OS packages and podman's settings.
+# (qemu: the VM test node of the kernel role; gpg: the unit tests of the etcd backup script.)
 # Idempotent; the slow parts (apt) run only when something is missing.
 set -euo pipefail
 
 PKGS=(podman runc conmon netavark aardvark-dns iptables slirp4netns catatonit uidmap debootstrap
       ca-certificates tar openssl openssh-client shellcheck python3 python3-venv make git rsync
-      qemu-system-x86 qemu-utils e2fsprogs)
+      qemu-system-x86 qemu-utils e2fsprogs gpg gpg-agent)
 
 missing=()
 for p in "${PKGS[@]}"; do
