@@ -20,7 +20,7 @@ export ANSIBLE_HOME := $(CURDIR)/.cache/ansible
 export ANSIBLE_FORCE_COLOR ?= 0
 export PY_COLORS ?= 0
 
-.PHONY: help host venv image vm-image lint yamllint ansible-lint collection sanity unit molecule test demo demo-nodes demo-down bench clean
+.PHONY: help host venv image vm-image lint yamllint ansible-lint collection sanity unit integration molecule test demo demo-nodes demo-down bench clean
 
 help:
 	@echo "make test    lint + ansible-test sanity + unit tests + molecule scenarios ($(MOLECULE_SCENARIOS))"
@@ -81,6 +81,10 @@ molecule: venv image vm-image collection
 	cd $(COLL_DIR) && for s in $(MOLECULE_SCENARIOS); do \
 	  echo "== molecule test -s $$s"; $(BIN)/molecule test -s $$s || exit 1; done
 
+# Playbook-level tests over SSH against test nodes (remediate.yml on a drifted node).
+integration: venv image collection
+	cd $(COLL_DIR) && $(BIN)/python -m pytest -q -p no:cacheprovider tests/integration
+
 demo-nodes: venv image collection
 	scripts/demo.sh nodes
 
@@ -94,7 +98,7 @@ demo-down:
 bench: venv image collection
 	scripts/bench.sh
 
-test: host venv image lint sanity unit molecule
+test: host venv image lint sanity unit integration molecule
 	@echo "make test: all stages passed"
 
 clean:
