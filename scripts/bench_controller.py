@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Controller-side cost of the audit, profiled: catalog load, CIS evaluation and report writing for H hosts.
 
 Part of `make bench` (scripts/bench.sh), never a timed test. Replays the node_facts of real test nodes (a JSON file

@@ -95,7 +95,7 @@ def hardened(tmp_path_factory):
             "  - id: '1.2.5'\n"
             "    reason: test node kubelets serve self-signed certificates; the apiserver role defers 1.2.5\n"
             "    expires: '2099-01-01'\n", encoding="utf-8")
-        rc, out, _ = playbook(workdir, "site.yml")
+        rc, out, _changed = playbook(workdir, "site.yml")
         assert rc == 0, out[-6000:]
         yield workdir
     finally:
