@@ -101,8 +101,8 @@ def test_update_appends_the_block_when_markers_are_missing_and_refuses_a_lone_be
 def test_write_then_check_round_trip_is_stable(tmp_path, capsys):
     roles = tmp_path / "roles"
     kept = write_role(roles, "alpha", SPECS, "# alpha\n\nHand-written usage.\n")
-    created = write_role(roles, "beta", {"argument_specs": {"main": {"short_description": "Beta role.",
-                                                                    "options": {}}}})
+    beta = {"argument_specs": {"main": {"short_description": "Beta role.", "options": {}}}}
+    created = write_role(roles, "beta", beta)
     assert rd.main(["--check", "--roles-dir", str(roles)]) == 1
     out = capsys.readouterr()
     assert "+| `demo_mode` |" in out.out and "alpha, beta" in out.err
