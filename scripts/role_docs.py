@@ -28,7 +28,7 @@ END_MARKER = "<!-- END generated: variables -->"
 INLINE_DEFAULT_MAX = 60
 COLLECTION = "secure_cluster.k8s"
 
-_MARKUP = re.compile(r"\b([CVOMIBUEP])\(([^()]*(?:\([^()]*\)[^()]*)*)\)|\bL\(([^,()]*),\s*([^()]*)\)")
+_MARKUP = re.compile(r"\b(RV|[CVOMIBUEP])\(([^()]*(?:\([^()]*\)[^()]*)*)\)|\bL\(([^,()]*),\s*([^()]*)\)")
 
 
 def markup(text):
@@ -44,7 +44,16 @@ def markup(text):
         if kind == "U":
             return "<%s>" % value
         return "`%s`" % value
-    return _MARKUP.sub(repl, text)
+    out, pos = [], 0
+    for match in _MARKUP.finditer(text):
+        out += [_escape(text[pos:match.start()]), repl(match)]
+        pos = match.end()
+    return "".join(out + [_escape(text[pos:])])
+
+
+def _escape(plain):
+    """Plain text that Markdown would read as emphasis or an HTML tag, made literal."""
+    return plain.replace("*", "\\*").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _paragraphs(value):

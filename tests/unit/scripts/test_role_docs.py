@@ -43,12 +43,14 @@ def write_role(roles, name, specs, readme=None):
 
 
 @pytest.mark.parametrize("text, expected", [
-    ("C(--profiling=false) and O(demo_mode=strict)", "`--profiling=false` and `demo_mode=strict`"),
+    ("C(--profiling=false) and O(demo_mode=strict), RV(results[].missing)",
+     "`--profiling=false` and `demo_mode=strict`, `results[].missing`"),
     ("see M(ansible.builtin.file), I(not) B(this)", "see `ansible.builtin.file`, *not* **this**"),
     ("L(the docs, https://example.org/x) or U(https://example.org)",
      "[the docs](https://example.org/x) or <https://example.org>"),
     ("V(f(x)) stays whole", "`f(x)` stays whole"),
     ("plain (parenthesised) text", "plain (parenthesised) text"),
+    ("keys (*.key) in <dir>, C(<host>.json) as is", "keys (\\*.key) in &lt;dir&gt;, `<host>.json` as is"),
 ])
 def test_markup(text, expected):
     assert rd.markup(text) == expected
