@@ -1,5 +1,5 @@
 # secure_cluster.k8s — developer and CI entry points. Run as root on Debian/Ubuntu.
-#   make test   lint, sanity, unit tests, then the molecule scenarios (installs what it needs)
+#   make test   lint, sanity, unit tests, the built collection installed and run, then the molecule scenarios
 #   make demo   audit SSH-reachable test nodes, harden them with site.yml, audit again
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -20,12 +20,15 @@ export ANSIBLE_HOME := $(CURDIR)/.cache/ansible
 export ANSIBLE_FORCE_COLOR ?= 0
 export PY_COLORS ?= 0
 
-.PHONY: help host venv image vm-image lint yamllint ansible-lint collection sanity unit integration molecule test demo demo-nodes demo-down bench clean
+.PHONY: help host venv image vm-image lint yamllint ansible-lint docs docs-check collection sanity unit build \
+  collection-install-test integration molecule test demo demo-nodes demo-down bench clean
 
 help:
-	@echo "make test    lint + ansible-test sanity + unit tests + molecule scenarios ($(MOLECULE_SCENARIOS))"
+	@echo "make test    lint + ansible-test sanity + unit tests + collection install test + molecule scenarios ($(MOLECULE_SCENARIOS))"
 	@echo "make demo    audit SSH-reachable test nodes, harden them (site.yml), audit again (make demo-down removes them)"
 	@echo "make bench   audit.yml vs a one-task ping on the same test nodes"
+	@echo "make docs    regenerate the variables section of every roles/*/README.md from meta/argument_specs.yml"
+	@echo "make build   the collection tarball $(COLLECTION_TARBALL)"
 	@echo "make image   build the podman test-node image"
 	@echo "make vm-image build the VM test node of the kernel role"
 
@@ -53,7 +56,14 @@ yamllint: venv
 ansible-lint: venv collection
 	$(BIN)/ansible-lint --offline
 
-lint: yamllint ansible-lint
+# Role READMEs: the variables section is generated from meta/argument_specs.yml (scripts/role_docs.py).
+docs: venv
+	$(BIN)/python scripts/role_docs.py --write
+
+docs-check: venv
+	$(BIN)/python scripts/role_docs.py --check
+
+lint: yamllint ansible-lint docs-check
 
 # ansible-test and molecule need the collection under an ansible_collections/<ns>/<name> path.
 collection:
@@ -77,6 +87,16 @@ sanity: venv collection $(ANSIBLE_TEST_GET_PIP)
 unit: venv collection
 	cd $(COLL_DIR) && PYTHONPATH=$(COLL_ROOT) $(BIN)/python -m pytest -q tests/unit
 
+COLLECTION_TARBALL := build/secure_cluster-k8s-$(shell sed -n 's/^version: *//p' galaxy.yml).tar.gz
+
+# Built from the git-listed copy, so nothing untracked in the checkout can end up in the tarball.
+build: venv collection
+	$(BIN)/ansible-galaxy collection build $(COLL_DIR) --output-path build --force
+
+# The tarball installed offline into an empty path and used from there alone (ansible-doc, playbooks, a module).
+collection-install-test: build
+	scripts/test-collection-install.sh $(COLLECTION_TARBALL)
+
 molecule: venv image vm-image collection
 	cd $(COLL_DIR) && for s in $(MOLECULE_SCENARIOS); do \
 	  echo "== molecule test -s $$s"; $(BIN)/molecule test -s $$s || exit 1; done
@@ -98,7 +118,7 @@ demo-down:
 bench: venv image collection
 	scripts/bench.sh
 
-test: host venv image lint sanity unit integration molecule
+test: host venv image lint sanity unit collection-install-test integration molecule
 	@echo "make test: all stages passed"
 
 clean:
