@@ -20,7 +20,7 @@ export ANSIBLE_HOME := $(CURDIR)/.cache/ansible
 export ANSIBLE_FORCE_COLOR ?= 0
 export PY_COLORS ?= 0
 
-.PHONY: help host venv image vm-image lint yamllint ansible-lint docs docs-check collection sanity unit build \
+.PHONY: help host venv image vm-image lint yamllint ansible-lint docs docs-check changelog-lint collection sanity unit build \
   collection-install-test integration molecule test demo demo-nodes demo-down bench clean
 
 help:
@@ -63,7 +63,11 @@ docs: venv
 docs-check: venv
 	$(BIN)/python scripts/role_docs.py --check
 
-lint: yamllint ansible-lint docs-check
+# Changelog fragments as antsibull-changelog reads them (it needs the ansible_collections/<ns>/<name> copy).
+changelog-lint: venv collection
+	cd $(COLL_DIR) && $(BIN)/antsibull-changelog lint
+
+lint: yamllint ansible-lint docs-check changelog-lint
 
 # ansible-test and molecule need the collection under an ansible_collections/<ns>/<name> path.
 collection:
