@@ -233,11 +233,10 @@ def load(source, inventory=None):
         return inv
     if isinstance(source.get("resources"), list) and "kind" not in source:
         hint = source.get("item")
-        if not isinstance(hint, str):
-            args = _d(_d(source.get("invocation")).get("module_args"))
-            hint = args.get("kind")
         if isinstance(hint, dict):
             hint = hint.get("kind")
+        if not isinstance(hint, str):
+            hint = _d(_d(source.get("invocation")).get("module_args")).get("kind")
         kind = kind_name(hint) if hint else None
         if source.get("failed"):
             inv.messages.append("listing %s failed: %s" % (hint or "objects", source.get("msg")))
