@@ -15,7 +15,7 @@ author:
 description:
   - Reads a cluster's objects, either from a dump directory (O(dump_dir), what C(kubectl get <kinds> -A -o json)
     writes) or as already fetched (O(objects), for example the registered result of C(kubernetes.core.k8s_info)),
-    and judges the CIS section 5 recommendations the catalog maps to a cluster rule: RBAC (cluster-admin
+    and judges the CIS section 5 recommendations the catalog maps to a cluster rule - RBAC (cluster-admin
     bindings, secret readers, wildcards, pod creators, default service accounts, escalate/bind/impersonate and
     the other sensitive permissions, resolved through every binding and role, group subjects included),
     workloads (pod templates of controllers and bare pods, each once), namespaces (Pod Security Admission
