@@ -23,6 +23,8 @@ Built-in subjects and roles are not findings (documented in docs/cluster-audit.m
 from __future__ import annotations
 
 import fnmatch
+import json
+import os
 import re
 
 # CIS id -> (rule, what is expected). The catalog's section-5 checks name these rules.
@@ -162,7 +164,7 @@ def kind_name(name):
     text = str(name or "").strip()
     if text in _KIND_BY_NAME:
         return _KIND_BY_NAME[text]
-    base = text.split(".")[0]
+    base = text.split(".", maxsplit=1)[0]
     for cand in (base, base.lower(), base.lower().rstrip("s"), base.lower() + "s"):
         if cand in _KIND_BY_NAME:
             return _KIND_BY_NAME[cand]
@@ -267,8 +269,6 @@ def read_dump_dir(path, parse_yaml_all=None):
     """An Inventory from a directory of ``*.json`` (and, with ``parse_yaml_all`` such as PyYAML's
     ``safe_load_all``, ``*.yaml``/``*.yml``) files: kubectl Lists or single objects. A file named after a
     resource (``networkpolicies.json``) declares that kind even when its List is empty."""
-    import json
-    import os
     inv = Inventory()
     names = sorted(n for n in os.listdir(path) if n.endswith((".json", ".yaml", ".yml")))
     for name in names:
@@ -287,8 +287,8 @@ def read_dump_dir(path, parse_yaml_all=None):
             else:
                 docs = [d for d in parse_yaml_all(text) if d is not None]
         except Exception as exc:  # pylint: disable=broad-except
-            inv.messages.append("%s: not valid %s: %s" % (name, "JSON" if name.endswith(".json") else "YAML",
-                                                         " ".join(str(exc).split())[:200]))
+            fmt = "JSON" if name.endswith(".json") else "YAML"
+            inv.messages.append("%s: not valid %s: %s" % (name, fmt, " ".join(str(exc).split())[:200]))
             continue
         hint = kind_name(stem)
         for doc in docs:
@@ -629,8 +629,8 @@ def judge_pod_spec(obj, spec):
             add(rule, "spec.%s is true" % field)
     for vol in _l(spec.get("volumes")):
         if isinstance(vol, dict) and "hostPath" in vol:
-            add("host_path_volumes", "volume %s mounts hostPath %s" % (vol.get("name"),
-                                                                        _d(vol.get("hostPath")).get("path")))
+            path = _d(vol.get("hostPath")).get("path")
+            add("host_path_volumes", "volume %s mounts hostPath %s" % (vol.get("name"), path))
     psc = _d(spec.get("securityContext"))
     for cont in containers(spec):
         cname = cont.get("name")

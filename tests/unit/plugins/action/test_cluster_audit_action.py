@@ -123,8 +123,8 @@ def test_reports_for_the_pseudo_host_and_the_fleet_summary(tmp_path):
     assert checks["5.4.1"]["status"] == "FAIL" and checks["5.4.1"]["waiver"]["expired"] is True
     assert checks["5.4.1"]["underlying_status"] == "FAIL"
     assert checks["5.3.2"]["scored"] is False
-    assert [f["object"] for f in checks["5.3.2"]["findings"]] == ["Namespace/ci", "Namespace/default",
-                                                                 "Namespace/legacy"]
+    namespaces = [f["object"] for f in checks["5.3.2"]["findings"]]
+    assert namespaces == ["Namespace/ci", "Namespace/default", "Namespace/legacy"]
     assert checks["5.1.7"]["status"] == "WARN" and "findings" not in checks["5.1.7"]
     assert data["Totals"] == {"total_pass": 0, "total_fail": 28, "total_warn": 5, "total_info": 1,
                               "total_waived": 1}
