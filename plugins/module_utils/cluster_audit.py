@@ -689,6 +689,7 @@ def token_findings(inv, rbac, wl):
         meta = _meta(sa)
         sa_auto[(meta.get("namespace"), meta.get("name"))] = sa.get("automountServiceAccountToken")
     bound = _sa_bindings(rbac)
+    groups_bound = set(g.subject.get("name") for g in rbac.grants if g.subject.get("kind") == "Group")
     out = []
     for obj in wl:
         spec = pod_spec(obj)
@@ -700,8 +701,9 @@ def token_findings(inv, rbac, wl):
             mounted = sa_auto.get((ns, sa))
         if mounted is False:
             continue
-        if sa != "default" and bound.get("%s/%s" % (ns, sa)):
-            continue  # its service account has RBAC: it talks to the API
+        if sa != "default" and (bound.get("%s/%s" % (ns, sa)) or groups_bound & {
+                "system:serviceaccounts", "system:serviceaccounts:%s" % ns}):
+            continue  # its service account has RBAC (directly or as a member of a group): it talks to the API
         if sa == "default":
             why = "runs as the default service account"
         else:

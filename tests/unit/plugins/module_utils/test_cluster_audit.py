@@ -449,3 +449,18 @@ def test_node_audit_keeps_section_5_as_warn(tmp_path, catalog):
     assert ctl["reason"] == ("judged on the cluster's API objects, not by a node audit: "
                              "pods with spec.hostNetwork true outside kube-system")
     assert "findings" not in ctl
+
+
+def test_token_automount_counts_service_account_groups():
+    objs = dict((kind, []) for kind in ca.RBAC_KINDS)
+    objs["ServiceAccount"] = [{"kind": "ServiceAccount", "metadata": {"name": "app", "namespace": "team-a"}}]
+    objs["Pod"] = [{"kind": "Pod", "metadata": {"name": "p", "namespace": "team-a"},
+                    "spec": {"serviceAccountName": "app", "containers": [{"name": "c"}]}}]
+    assert got(ca.audit(objs), "token_automount") == {"Pod/team-a/p"}
+    for group in ("system:serviceaccounts:team-a", "system:serviceaccounts"):
+        with_group = rbac_objects([{"kind": "Group", "name": group}],
+                                  [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get"]}])
+        with_group.update(ServiceAccount=objs["ServiceAccount"], Pod=objs["Pod"])
+        assert got(ca.audit(with_group), "token_automount") == set(), group
+    objs["Pod"][0]["spec"]["automountServiceAccountToken"] = False
+    assert got(ca.audit(objs), "token_automount") == set()
