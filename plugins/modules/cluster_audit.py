@@ -9,7 +9,7 @@ DOCUMENTATION = r"""
 ---
 module: cluster_audit
 short_description: Judge the CIS Kubernetes Benchmark section 5 (policies) on a cluster's API objects
-version_added: 0.2.0
+version_added: 0.1.0
 author:
   - secure_cluster.k8s maintainers (@secure-cluster)
 description:
