@@ -24,6 +24,7 @@ import fnmatch
 import json
 import re
 
+from ansible_collections.secure_cluster.k8s.plugins.module_utils import cluster_audit
 from ansible_collections.secure_cluster.k8s.plugins.module_utils.k8s_args import (
     parse_argv,
     parse_duration,
@@ -113,6 +114,11 @@ def validate_catalog(catalog):
                     problems.append("%s: file_mode needs max as an octal string" % where)
                 if kind == "file_owner" and ":" not in str(check.get("owner", "")):
                     problems.append("%s: file_owner needs owner as user:group" % where)
+            elif kind == "cluster":
+                if check.get("rule") is not None and check["rule"] not in cluster_audit.RULES:
+                    problems.append("%s: unknown cluster rule %r" % (where, check["rule"]))
+                elif not (check.get("rule") or check.get("hint")):
+                    problems.append("%s: cluster check needs a rule or a hint" % where)
         rb = ctl.get("remediated_by")
         if rb is not None and (not isinstance(rb, dict) or not rb.get("role") or not rb.get("var")):
             problems.append("%s: remediated_by must be null or {role, var}" % where)
@@ -180,9 +186,10 @@ class State(object):
 class NodeView(object):
     """The facts of one node, with parsed documents and per-component states, built once per evaluation."""
 
-    def __init__(self, facts, parse_yaml=None):
+    def __init__(self, facts, parse_yaml=None, cluster=None):
         self.facts = facts if isinstance(facts, dict) else {}
         self.parse_yaml = parse_yaml
+        self.cluster = cluster  # cluster_audit.audit() evidence, or None for a node
         self.messages = []
         self._states = {}
 
@@ -685,6 +692,8 @@ def evaluate_control(ctl, view):
         return {"status": WARN, "reason": "manual recommendation: review by hand", "expected": None,
                 "actual": {"running": None, "configured": None}}
     kind = check.get("kind")
+    if kind == "cluster" and check.get("rule") and view.cluster is not None:
+        return cluster_audit.judge_control(check["rule"], view.cluster)
     if kind == "cluster":
         return {"status": WARN, "expected": None, "actual": {"running": None, "configured": None},
                 "reason": "judged on the cluster's API objects, not by a node audit: %s" % check.get("hint", "")}
@@ -792,7 +801,7 @@ def totals(results):
 
 
 def evaluate(facts, catalog, host=None, level=2, ids=None, skip_ids=None, targets=None, waivers=None,
-             today=None, parse_yaml=None, include_policies=True, report_not_applicable=False):
+             today=None, parse_yaml=None, include_policies=True, report_not_applicable=False, cluster=None):
     """Judge one node. Returns a dict with ``host``, ``node``, ``controls`` (one result per control),
     ``totals``, ``failed`` (ids) and ``messages``. Never raises on bad facts; raises CatalogError on an
     unusable catalog.
@@ -800,12 +809,14 @@ def evaluate(facts, catalog, host=None, level=2, ids=None, skip_ids=None, target
     ``level``: 1 (level 1 only) or 2 (level 1 and 2). ``ids``/``skip_ids``: ids or section prefixes to
     select/deselect. ``targets``: list of kube-bench targets, or None to detect them from the facts.
     ``waivers``: list of ``{id, reason, expires: YYYY-MM-DD, hosts: [...]}``.
+    ``cluster``: the evidence of ``cluster_audit.audit()``; the result is then the cluster's pseudo-host (target
+    ``policies``), and the section-5 checks that name a cluster rule are judged (findings -> FAIL, none -> PASS).
     """
     problems = validate_catalog(catalog)
     if problems:
         raise CatalogError("catalog is not usable: %s" % "; ".join(problems[:10]))
     today = _to_date(today) if today is not None else datetime.date.today()
-    view = NodeView(facts, parse_yaml=parse_yaml)
+    view = NodeView(facts, parse_yaml=parse_yaml, cluster=cluster)
     messages = []
     if not isinstance(facts, dict) or not facts:
         messages.append("no facts were collected from this node")
@@ -814,14 +825,16 @@ def evaluate(facts, catalog, host=None, level=2, ids=None, skip_ids=None, target
     for err in errors[:20]:
         if isinstance(err, dict):
             messages.append("collection: %s: %s" % (err.get("path"), err.get("error")))
-    detected = view.detect_targets(include_policies=include_policies)
+    detected = ["policies"] if cluster is not None else view.detect_targets(include_policies=include_policies)
     if targets:
         active = [t for t in targets if t in TARGETS]
         for bad in [t for t in targets if t not in TARGETS]:
             messages.append("unknown target %r ignored" % bad)
     else:
         active = detected
-    if not detected:
+    if cluster is not None:
+        messages.extend(m for m in cluster.get("messages") or [] if m not in messages)
+    elif not detected:
         messages.append("no Kubernetes component found on this node (no kube-apiserver, etcd or kubelet)")
     try:
         level = int(level)

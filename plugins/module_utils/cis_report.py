@@ -117,7 +117,7 @@ def to_kube_bench(host_result):
 
 
 def _kube_bench_check(res):
-    return {
+    check = {
         "test_number": res.get("id"),
         "test_desc": "%s (%s)" % (res.get("title"), "Automated" if res.get("automated") else "Manual"),
         "audit": "",
@@ -141,6 +141,10 @@ def _kube_bench_check(res):
         "underlying_status": res.get("underlying_status"),
         "remediated_by": res.get("remediated_by"),
     }
+    if res.get("findings") is not None:  # cluster audit: the objects behind the verdict
+        check["findings"] = res["findings"]
+        check["exempted"] = res.get("exempted") or []
+    return check
 
 
 # ---------------------------------------------------------------------------------------------------------------
