@@ -465,7 +465,9 @@ class Collector(object):
                         candidates.append(proc["argv"][0])
                 if comp == "kubelet":
                     candidates.extend(c for c in ("/usr/bin/kubelet", "/usr/local/bin/kubelet") if self.exists(c))
-                for binary in dict.fromkeys(candidates):
+                # a process of another mount namespace (a container on this host) names a path that may not
+                # exist here: only run binaries this node has
+                for binary in (c for c in dict.fromkeys(candidates) if self.exists(c)):
                     try:
                         rc, out, err = self.run_command([binary, "--version"])
                     except Exception as exc:  # pylint: disable=broad-except

@@ -186,7 +186,8 @@ def main():
     )
 
     def run_command(argv):
-        return module.run_command(argv, check_rc=False, environ_update={"LC_ALL": "C"})
+        # exceptions go back to the collector, which records them instead of failing the audit
+        return module.run_command(argv, check_rc=False, environ_update={"LC_ALL": "C"}, handle_exceptions=False)
 
     facts = collect(
         root="/",

@@ -206,3 +206,29 @@ def test_online_with_k8s_info(tmp_path, api_server):
                                 "RoleBinding/legacy/legacy-admin"]
     assert checks["5.1.2"]["secure_cluster_status"] == "WARN"  # ClusterRoles were not fetched
     assert "not judged: the input has no ClusterRole, Role" in checks["5.1.2"]["reason"]
+
+
+def test_node_audit_reports_the_cluster_beside_the_nodes(tmp_path):
+    """audit.yml with cis_cluster_dump_dir: the cluster is a pseudo-host of the same reports and gate. The node
+    here is this machine (connection local; no Kubernetes on it), which is enough for the report's shape."""
+    env = dict(os.environ, ANSIBLE_FORCE_COLOR="0", ANSIBLE_NOCOLOR="1", ANSIBLE_RETRY_FILES_ENABLED="0",
+               ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_INVENTORY_UNPARSED_WARNING="0")
+    env.setdefault("ANSIBLE_COLLECTIONS_PATH", COLLECTIONS_ROOT)
+    cmd = [ANSIBLE_PLAYBOOK, "-i", "localhost,", "-c", "local", os.path.join(COLLECTION, "playbooks", "audit.yml"),
+           "-e", "ansible_python_interpreter=%s" % sys.executable, "-e", "cis_cluster_dump_dir=%s" % DUMP,
+           "-e", "cis_cluster_name=prod", "-e", "cis_report_dir=%s" % (tmp_path / "out"),
+           "-e", '{"cis_waivers": [{"id": "5.1.3", "reason": "SEC-7", "expires": "2999-01-01"}]}']
+    proc = subprocess.run(cmd, cwd=str(tmp_path), env=env, capture_output=True, text=True, timeout=120, check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 2, out  # the cluster's failures count in the gate (cis_fail_on=any)
+    assert sorted(os.listdir(tmp_path / "out")) == [
+        "localhost.json", "localhost.junit.xml", "prod.json", "prod.junit.xml", "summary.md"]
+    summary = (tmp_path / "out" / "summary.md").read_text()
+    assert "| prod | 1.33.4 | policies |" in summary and "| localhost |" in summary
+    data = json.loads((tmp_path / "out" / "prod.json").read_text())
+    checks = dict((r["test_number"], r) for c in data["Controls"] for g in c["tests"] for r in g["results"])
+    assert checks["5.1.3"]["secure_cluster_status"] == "WAIVED"
+    assert checks["5.1.1"]["status"] == "FAIL"
+    node = json.loads((tmp_path / "out" / "localhost.json").read_text())
+    node_checks = dict((r["test_number"], r) for c in node["Controls"] for g in c["tests"] for r in g["results"])
+    assert all(r["status"] != "FAIL" for i, r in node_checks.items() if i.startswith("5."))

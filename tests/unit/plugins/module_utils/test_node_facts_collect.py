@@ -159,8 +159,15 @@ def test_worker_node(tmp_path):
     assert facts["version"]["kubernetes"] is None  # no manifests, no runner
 
 
+def kubelet_binary(root):
+    """The kubelet binary the fake node's running kubelet names (only binaries the node has are run)."""
+    (root / "usr" / "bin").mkdir(parents=True, exist_ok=True)
+    (root / "usr" / "bin" / "kubelet").write_text("")
+
+
 def test_version_from_kubelet_binary_on_worker(tmp_path):
     kubeadm_node.build_node(tmp_path, role="worker")
+    kubelet_binary(tmp_path)
     calls = []
 
     def runner(argv):
@@ -186,6 +193,8 @@ def test_version_skips_an_interpreter_exe(tmp_path, monkeypatch):
         return procs
 
     monkeypatch.setattr(nfc.Collector, "processes", processes)
+    kubelet_binary(tmp_path)
+    (tmp_path / "usr" / "bin" / "python3.11").write_text("")
     calls = []
 
     def runner(argv):
@@ -199,8 +208,26 @@ def test_version_skips_an_interpreter_exe(tmp_path, monkeypatch):
     assert calls == ["/usr/bin/python3.11", "/usr/bin/kubelet"]
 
 
+def test_version_never_runs_a_binary_this_node_lacks(tmp_path, monkeypatch):
+    """A kubelet in a container on this host shows in /proc with a path of its own mount namespace."""
+    from ansible_collections.secure_cluster.k8s.plugins.module_utils import node_facts_collect as nfc
+    real_processes = nfc.Collector.processes
+
+    def processes(self):
+        procs = real_processes(self)
+        procs["kubelet"] = [{"pid": 9, "argv": ["/opt/container-only/kubelet"], "exe": "/opt/container-only/kubelet"}]
+        return procs
+
+    monkeypatch.setattr(nfc.Collector, "processes", processes)
+    calls = []
+    facts = collect(root=str(tmp_path), run_command=lambda argv: calls.append(argv) or (0, "", ""))
+    assert calls == []
+    assert facts["version"]["kubernetes"] is None
+
+
 def test_version_runner_failure_is_not_fatal(tmp_path):
     kubeadm_node.build_node(tmp_path, role="worker")
+    kubelet_binary(tmp_path)
 
     def runner(argv):
         raise OSError("exec format error")
