@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.secure_cluster.k8s.plugins.module_utils import namespace_baseline as nsb
@@ -62,20 +64,31 @@ def namespace_baseline_schema_problems(manifests, kubernetes_version, strict=Tru
     except ValueError as exc:
         raise AnsibleFilterError(str(exc)) from exc
     found = []
-    for manifest in _plain(manifests or []):
-        ref = nsb.object_ref(manifest) if isinstance(manifest, dict) else repr(manifest)
-        try:
-            kubernetes_validate.validate(manifest, minor, strict=bool(strict))
-        except kubernetes_validate.ValidationError as exc:
-            path = ".".join(str(p) for p in exc.path) or "(top level)"
-            found.append("%s: %s: %s (Kubernetes %s schema%s)"
-                         % (ref, path, exc.message, exc.version, ", strict" if strict else ""))
-        except (kubernetes_validate.SchemaNotFoundError, kubernetes_validate.InvalidSchemaError,
-                kv_utils.VersionNotSupportedError) as exc:
-            found.append("%s: %s" % (ref, exc.message))
-        except (KeyError, TypeError) as exc:
-            found.append("%s: not a Kubernetes object (%s missing or malformed)" % (ref, exc))
+    # validate() re-reads the version's 1.4 MB definitions file for every object; read each file once per call.
+    read_schema = kv_utils.schema_contents
+    kv_utils.schema_contents = functools.lru_cache(maxsize=None)(read_schema)
+    try:
+        for manifest in _plain(manifests or []):
+            found.extend(_schema_problem(kubernetes_validate, kv_utils, manifest, minor, strict))
+    finally:
+        kv_utils.schema_contents = read_schema
     return found
+
+
+def _schema_problem(kubernetes_validate, kv_utils, manifest, minor, strict):
+    ref = nsb.object_ref(manifest) if isinstance(manifest, dict) else repr(manifest)
+    try:
+        kubernetes_validate.validate(manifest, minor, strict=bool(strict))
+    except kubernetes_validate.ValidationError as exc:
+        path = ".".join(str(p) for p in exc.path) or "(top level)"
+        return ["%s: %s: %s (Kubernetes %s schema%s)"
+                % (ref, path, exc.message, exc.version, ", strict" if strict else "")]
+    except (kubernetes_validate.SchemaNotFoundError, kubernetes_validate.InvalidSchemaError,
+            kv_utils.VersionNotSupportedError) as exc:
+        return ["%s: %s" % (ref, exc.message)]
+    except (KeyError, TypeError) as exc:
+        return ["%s: not a Kubernetes object (%s missing or malformed)" % (ref, exc)]
+    return []
 
 
 def _dump(documents):
