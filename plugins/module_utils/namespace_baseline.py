@@ -28,6 +28,9 @@ from ansible_collections.secure_cluster.k8s.plugins.module_utils import k8s_flag
 from ansible_collections.secure_cluster.k8s.plugins.module_utils.kubelet_config import deep_merge as merge
 
 PSA_LEVELS = ("privileged", "baseline", "restricted")
+# Keys left out of the role-wide pod_security and dns keep these (the role's defaults; a unit test keeps them equal).
+PSA_DEFAULTS = {"enforce": "restricted", "warn": "restricted", "audit": "restricted", "version": ""}
+DNS_DEFAULTS = {"namespace": "kube-system", "pod_selector": {"k8s-app": "kube-dns"}, "extra_cidrs": []}
 PSA_MODES = ("enforce", "warn", "audit")
 PROTOCOLS = ("TCP", "UDP", "SCTP")
 RESERVED_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
@@ -148,7 +151,8 @@ def _port_problems(where, ports):
 
 
 def _psa(settings, namespace):
-    psa = dict(settings.get("pod_security") or {})
+    psa = dict(PSA_DEFAULTS)
+    psa.update(settings.get("pod_security") or {})
     psa.update({k: v for k, v in (namespace.get("pod_security") or {}).items() if v is not None})
     if not psa.get("version"):
         psa["version"] = "v" + k8s_flags.minor(str(settings.get("kubernetes_version")))
@@ -292,9 +296,15 @@ def problems(settings):
         if _enabled(settings, namespace, "limit_range_enabled"):
             found.extend(_limit_range_problems(where, merge(settings.get("limit_range"),
                                                             namespace.get("limit_range"))))
-    found.extend(_dns_problems(settings.get("dns") or {}))
+    found.extend(_dns_problems(_dns(settings)))
     found.extend(_contract_problems(settings, set(declared)))
     return found
+
+
+def _dns(settings):
+    dns = dict(DNS_DEFAULTS)
+    dns.update(settings.get("dns") or {})
+    return dns
 
 
 def _dns_problems(dns):
@@ -424,7 +434,7 @@ def _namespace_objects(settings, namespace, common):
             objects.append({"apiVersion": "v1", "kind": "LimitRange", "metadata": _meta("tenant-limits", name, common),
                             "spec": {"limits": items}})
     objects.append(_policy("default-deny-all", name, common, None, ["Ingress", "Egress"]))
-    dns = settings.get("dns") or {}
+    dns = _dns(settings)
     dns_to = [_peer(dns["namespace"], dns.get("pod_selector"))]
     dns_to.extend({"ipBlock": {"cidr": cidr}} for cidr in dns.get("extra_cidrs") or [])
     objects.append(_policy("allow-dns", name, common, None, ["Egress"], egress=[{

@@ -35,8 +35,8 @@ def test_filters_are_registered():
 @pytest.mark.parametrize("minor", k8s_flags.SUPPORTED_MINORS)
 def test_rendered_baseline_validates_strictly_for_every_supported_minor(minor):
     manifests = flt.namespace_baseline_manifests(settings(kubernetes_version=minor))
-    assert {m["kind"] for m in manifests} == {"Namespace", "ServiceAccount", "ResourceQuota", "LimitRange",
-                                               "NetworkPolicy"}
+    kinds = {"Namespace", "ServiceAccount", "ResourceQuota", "LimitRange", "NetworkPolicy"}
+    assert {m["kind"] for m in manifests} == kinds
     assert flt.namespace_baseline_schema_problems(manifests, minor) == []
 
 

@@ -57,6 +57,18 @@ def names(manifests, namespace):
     return [(m["kind"], m["metadata"]["name"]) for m in manifests if nsb.file_name(m) == "%s.yaml" % namespace]
 
 
+def test_partial_role_wide_pod_security_and_dns_keep_the_other_defaults():
+    defaults = role_defaults()
+    assert nsb.PSA_DEFAULTS == defaults["pod_security"] and nsb.DNS_DEFAULTS == defaults["dns"]
+    manifests = nsb.render(settings(pod_security={"enforce": "baseline"}, dns={"extra_cidrs": ["169.254.20.10/32"]}))
+    labels = find(manifests, "Namespace", "payments", "payments")["metadata"]["labels"]
+    assert labels["pod-security.kubernetes.io/enforce"] == "baseline"
+    assert labels["pod-security.kubernetes.io/warn"] == "restricted"
+    to = find(manifests, "NetworkPolicy", "payments", "allow-dns")["spec"]["egress"][0]["to"]
+    assert to[0]["podSelector"] == {"matchLabels": {"k8s-app": "kube-dns"}}
+    assert to[1] == {"ipBlock": {"cidr": "169.254.20.10/32"}}
+
+
 def test_defaults_render_without_problems():
     assert nsb.problems(settings()) == []
 
