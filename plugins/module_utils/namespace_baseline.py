@@ -339,7 +339,7 @@ def _contract_problems(settings, declared):
         sides = []
         for side in ("from", "to"):
             end = contract.get(side)
-            if not isinstance(end, dict) or not end.get("namespace"):
+            if not isinstance(end, dict) or not isinstance(end.get("namespace"), str) or not end["namespace"]:
                 found.append("%s: %s must be a mapping with namespace and optional pod_selector" % (where, side))
                 continue
             extra = sorted(set(end) - {"namespace", "pod_selector"})
