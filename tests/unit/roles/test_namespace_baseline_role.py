@@ -166,3 +166,22 @@ def test_role_end_to_end(workdir):
     assert after["README.md"] == before["README.md"]
     assert after["payments-prod.yaml"] == before["payments-prod.yaml"]
     assert "data-staging.yaml" not in yaml.safe_load(after["kustomization.yaml"][0])["resources"]
+
+
+def test_with_a_kubeconfig_the_files_are_written_then_the_module_applies(workdir):
+    # A cluster on 127.0.0.1 port 1 refuses connections: this proves the kubernetes.core.k8s call is well-formed
+    # (the module validated its arguments and went for the API) and comes after the files, without a real cluster.
+    kubeconfig = workdir / "closed.kubeconfig"
+    kubeconfig.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "closed",
+        "clusters": [{"name": "closed", "cluster": {"server": "https://127.0.0.1:1", "insecure-skip-tls-verify": True}}],
+        "users": [{"name": "nobody", "user": {"token": "not-a-token"}}],
+        "contexts": [{"name": "closed", "context": {"cluster": "closed", "user": "nobody"}}]}), encoding="utf-8")
+    out = workdir / "with-kubeconfig"
+    rc, output, raw = run(workdir, with_vars(namespace_baseline_output_dir=str(out),
+                                             namespace_baseline_kubeconfig=str(kubeconfig)))
+    assert rc != 0
+    applied = [r for _name, r in host_results(output) if r.get("action", "").startswith("kubernetes.core.")]
+    assert len(applied) == 1 and applied[0].get("failed") is True and not applied[0].get("skipped"), applied
+    assert "127.0.0.1" in applied[0]["msg"] and "Connection refused" in applied[0]["msg"], raw
+    assert sorted(p.name for p in out.iterdir()) == EXPECTED_FILES
