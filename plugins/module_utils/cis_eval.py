@@ -179,6 +179,7 @@ class State(object):
         self.config_source = config_source
         self.env_sources = env_sources or {}    # flag -> ETCD_* variable it came from (etcd)
         self.conflicts = conflicts or []        # ETCD_* variables also given as flags (etcd refuses to start)
+        self.partial = None         # why this state may be incomplete (etcd's environment not readable)
 
     def flag_label(self, flag):
         return self.env_sources.get(flag) or "--%s" % flag
@@ -372,6 +373,10 @@ class NodeView(object):
         if procs:
             proc = procs[0]
             running = etcd_state("running", proc["argv"], proc.get("environ"), "process %s" % proc.get("pid"))
+            if proc.get("environ") is None:
+                # reading another user's /proc/PID/environ needs CAP_SYS_PTRACE, which root in a container lacks
+                running.partial = ("the ETCD_* environment of etcd (process %s) is not readable (root without "
+                                   "CAP_SYS_PTRACE?)" % proc.get("pid"))
         path, argv = self._manifest_argv("etcd")
         service = self.etcd_service()
         if argv is not None:
@@ -671,12 +676,17 @@ def eval_args_check(ctl, view):
         outcomes[state.kind] = (passed, actual, items)
         result["actual"][state.kind] = actual
         result["sources"][state.kind] = state.source
-    effective = "running" if "running" in outcomes else "configured"
+    partial = running is not None and running.partial
+    effective = "running" if "running" in outcomes and not (partial and "configured" in outcomes) else "configured"
     passed = outcomes[effective][0]
     status = PASS if passed else _fail_status(ctl)
     reasons = []
     drift = False
-    if "running" in outcomes and "configured" in outcomes:
+    if partial:
+        result["actual"]["running"] = "%s (ETCD_* environment not readable)" % result["actual"]["running"]
+        reasons.append("%s; judged from %s" % (running.partial, "its configuration (%s): %s" % (
+            configured.source, outcomes["configured"][1]) if effective == "configured" else "its command line"))
+    elif "running" in outcomes and "configured" in outcomes:
         run_vals = [(r["found"], r["value"]) for r in outcomes["running"][2]]
         cfg_vals = [(r["found"], r["value"]) for r in outcomes["configured"][2]]
         if run_vals != cfg_vals or outcomes["running"][0] != outcomes["configured"][0]:

@@ -182,29 +182,45 @@ def test_drift_between_env_file_and_running_environ(tmp_path, catalog):
     assert controls["2.1"]["drift"] is False
 
 
-def test_environ_unreadable_is_judged_from_argv_only(tmp_path, catalog):
+def test_environ_unreadable_is_judged_from_configuration(tmp_path, catalog):
+    # root in a container lacks CAP_SYS_PTRACE and cannot read the environ of etcd (user etcd)
     member = external_member(tmp_path)
     os.remove(os.path.join(str(member), "proc/%d/environ" % ETCD_PID))
     facts = collect(root=str(member))
     assert facts["processes"]["etcd"][0]["environ"] is None
-    controls, _result = audit(facts, catalog)
-    assert controls["2.1"]["status"] == "FAIL" and controls["2.1"]["drift"] is True
+    controls, result = audit(facts, catalog)
+    ctl = controls["2.1"]
+    assert ctl["status"] == "PASS" and ctl["drift"] is False
+    assert "environment of etcd (process %d) is not readable" % ETCD_PID in ctl["reason"]
+    assert "judged from its configuration (systemd unit" in ctl["reason"]
+    assert ctl["actual"]["running"] == "--cert-file not set; --key-file not set (ETCD_* environment not readable)"
+    assert result["drift"] == []
+    weak = fixture("etcd-external.env").replace("ETCD_PEER_AUTO_TLS=false", "ETCD_PEER_AUTO_TLS=true")
+    member = external_member(tmp_path / "weak", env_text=weak)
+    os.remove(os.path.join(str(member), "proc/%d/environ" % ETCD_PID))
+    assert audit(collect(root=str(member)), catalog)[0]["2.6"]["status"] == "FAIL"
+
+
+def stacked_node(root):
+    """kubeadm's control-plane node; its etcd container's environment has no ETCD_* variable."""
+    kubeadm_node.build_node(root)
+    kubeadm_node.write(root, "/proc/2104/environ", "PATH=/usr/local/bin:/usr/bin\0HOSTNAME=cp1\0", 0o400)
+    return collect(root=str(root))
 
 
 def test_static_pod_etcd_unaffected(tmp_path, catalog):
-    kubeadm_node.build_node(tmp_path)
-    facts = collect(root=str(tmp_path))
-    assert facts["processes"]["etcd"][0]["environ"] is None  # the fixture process has no environ file
+    facts = stacked_node(tmp_path)
+    assert facts["processes"]["etcd"][0]["environ"] == {}
     assert facts["etcd"]["service"]["unit"] is None
-    controls, _result = audit(facts, catalog)
-    assert controls["2.1"]["status"] == "PASS"
+    controls, result = audit(facts, catalog)
+    assert result["drift"] == []
+    assert controls["2.1"]["status"] == "PASS" and controls["2.1"]["reason"].startswith("running: --cert-file=")
     assert controls["2.1"]["actual"]["running"].startswith("--cert-file=/etc/kubernetes/pki/etcd/server.crt")
     assert controls["2.1"]["sources"] == {"running": "process 2104", "configured": "/etc/kubernetes/manifests/etcd.yaml"}
 
 
 def test_static_pod_container_env_counts_as_configured(tmp_path, catalog):
-    kubeadm_node.build_node(tmp_path)
-    facts = collect(root=str(tmp_path))
+    facts = stacked_node(tmp_path)
     info = facts["manifests"]["files"]["etcd.yaml"]
     info["text"] = info["text"].replace("    - --client-cert-auth=true\n", "").replace(
         "    name: etcd\n", "    name: etcd\n    env:\n    - name: ETCD_CLIENT_CERT_AUTH\n      value: \"false\"\n", 1)
