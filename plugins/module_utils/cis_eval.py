@@ -25,7 +25,9 @@ import json
 import re
 
 from ansible_collections.secure_cluster.k8s.plugins.module_utils import cluster_audit
+from ansible_collections.secure_cluster.k8s.plugins.module_utils.etcd_flags import apply_env
 from ansible_collections.secure_cluster.k8s.plugins.module_utils.k8s_args import (
+    ParsedArgs,
     parse_argv,
     parse_duration,
     parse_map,
@@ -175,12 +177,29 @@ def _deep_merge(base, over):
 class State(object):
     """What one component looks like in one place: argv plus (kubelet, kube-proxy) a config document."""
 
-    def __init__(self, kind, args, source, config=None, config_source=None):
+    def __init__(self, kind, args, source, config=None, config_source=None, env_sources=None, conflicts=None):
         self.kind = kind            # running | configured
         self.args = args            # ParsedArgs
         self.source = source        # human description
         self.config = config        # dict or None
         self.config_source = config_source
+        self.env_sources = env_sources or {}    # flag -> ETCD_* variable it came from (etcd)
+        self.conflicts = conflicts or []        # ETCD_* variables also given as flags (etcd refuses to start)
+        self.partial = None         # why this state may be incomplete (etcd's environment not readable)
+
+    def flag_label(self, flag):
+        return self.env_sources.get(flag) or "--%s" % flag
+
+
+def etcd_state(kind, argv, env, source):
+    """An etcd State from its command line and its ``ETCD_*`` environment, merged as etcd merges them."""
+    args = parse_argv(argv)
+    applied, conflicts = apply_env(args.flags, env if isinstance(env, dict) else {})
+    if applied:
+        args = ParsedArgs(args.program, [(flag, val) for flag, (dummy, val) in applied.items()] + args.occurrences,
+                          args.positional, args.bare)
+        source = "%s (command line and ETCD_* environment)" % source
+    return State(kind, args, source, env_sources=dict((f, v[0]) for f, v in applied.items()), conflicts=conflicts)
 
 
 class NodeView(object):
@@ -192,6 +211,7 @@ class NodeView(object):
         self.cluster = cluster  # cluster_audit.audit() evidence, or None for a node
         self.messages = []
         self._states = {}
+        self._manifest_env = {}
 
     # -- basics -----------------------------------------------------------------------------------------------
     def procs(self, comp):
@@ -229,6 +249,8 @@ class NodeView(object):
     def has_component(self, comp):
         if self.procs(comp):
             return True
+        if comp == "etcd" and _d(self.etcd_service()).get("enabled"):
+            return True
         if comp in STATIC_POD_COMPONENTS:
             return self.manifest_for(comp)[0] is not None
         if comp == "kubelet":
@@ -251,6 +273,9 @@ class NodeView(object):
         if master and include_policies:
             targets.append("policies")
         return targets
+
+    def etcd_service(self):
+        return _d(_d(self.facts.get("etcd")).get("service"))
 
     # -- component states -----------------------------------------------------------------------------------
     def _manifest_argv(self, comp):
@@ -276,6 +301,9 @@ class NodeView(object):
             command = [str(x) for x in (container.get("command") or [])]
             args = [str(x) for x in (container.get("args") or [])]
             argv = command + args if command else [comp] + args
+            self._manifest_env[comp] = dict(
+                (str(e["name"]), str(e["value"])) for e in container.get("env") or []
+                if isinstance(e, dict) and e.get("name") and e.get("value") is not None)
             return path, argv
         except (AttributeError, TypeError) as exc:
             self.messages.append("%s: unexpected pod spec shape (%s)" % (path, exc))
@@ -326,7 +354,9 @@ class NodeView(object):
         if procs:
             proc = procs[0]
             running = State("running", parse_argv(proc["argv"]), "process %s" % proc.get("pid"), config, config_path)
-        if comp in STATIC_POD_COMPONENTS:
+        if comp == "etcd":
+            running, configured = self._etcd_states(procs)
+        elif comp in STATIC_POD_COMPONENTS:
             path, argv = self._manifest_argv(comp)
             if argv is not None:
                 configured = State("configured", parse_argv(argv), path)
@@ -341,6 +371,27 @@ class NodeView(object):
                 configured = State("configured", parse_argv([]), "kubelet config", config, config_path)
         self._states[comp] = {"running": running, "configured": configured}
         return self._states[comp]
+
+    def _etcd_states(self, procs):
+        """etcd reads ETCD_<FLAG> variables too: running = argv + /proc environ; configured = the static pod
+        manifest (command + container env) or, for an external member, its systemd unit (ExecStart +
+        Environment=/EnvironmentFile=)."""
+        running = configured = None
+        if procs:
+            proc = procs[0]
+            running = etcd_state("running", proc["argv"], proc.get("environ"), "process %s" % proc.get("pid"))
+            if proc.get("environ") is None:
+                # reading another user's /proc/PID/environ needs CAP_SYS_PTRACE, which root in a container lacks
+                running.partial = ("the ETCD_* environment of etcd (process %s) is not readable (root without "
+                                   "CAP_SYS_PTRACE?)" % proc.get("pid"))
+        path, argv = self._manifest_argv("etcd")
+        service = self.etcd_service()
+        if argv is not None:
+            configured = etcd_state("configured", argv, self._manifest_env.get("etcd"), path)
+        elif path is None and service.get("exec_argv") and (service.get("enabled") or running is not None):
+            configured = etcd_state("configured", service["exec_argv"], service.get("environment"),
+                                    "systemd unit %s" % ", ".join(service.get("files") or []))
+        return running, configured
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -389,11 +440,11 @@ def lookup(item, state):
             gates = state.args.get_map(flag) or {}
             if key in gates:
                 val = gates[key]
-                return True, ("true" if val is None else val), "--%s %s" % (flag, key)
+                return True, ("true" if val is None else val), "%s %s" % (state.flag_label(flag), key)
         elif item.get("type") == "list":
-            return True, ",".join(state.args.get_list(flag) or []), "--%s" % flag
+            return True, ",".join(state.args.get_list(flag) or []), state.flag_label(flag)
         else:
-            return True, state.args.get(flag), "--%s" % flag
+            return True, state.args.get(flag), state.flag_label(flag)
     cfg_key = item.get("config")
     if cfg_key and state.config is not None:
         val = _config_get(state.config, cfg_key)
@@ -632,12 +683,17 @@ def eval_args_check(ctl, view):
         outcomes[state.kind] = (passed, actual, items)
         result["actual"][state.kind] = actual
         result["sources"][state.kind] = state.source
-    effective = "running" if "running" in outcomes else "configured"
+    partial = running is not None and running.partial
+    effective = "running" if "running" in outcomes and not (partial and "configured" in outcomes) else "configured"
     passed = outcomes[effective][0]
     status = PASS if passed else _fail_status(ctl)
     reasons = []
     drift = False
-    if "running" in outcomes and "configured" in outcomes:
+    if partial:
+        result["actual"]["running"] = "%s (ETCD_* environment not readable)" % result["actual"]["running"]
+        reasons.append("%s; judged from %s" % (running.partial, "its configuration (%s): %s" % (
+            configured.source, outcomes["configured"][1]) if effective == "configured" else "its command line"))
+    elif "running" in outcomes and "configured" in outcomes:
         run_vals = [(r["found"], r["value"]) for r in outcomes["running"][2]]
         cfg_vals = [(r["found"], r["value"]) for r in outcomes["configured"][2]]
         if run_vals != cfg_vals or outcomes["running"][0] != outcomes["configured"][0]:
@@ -647,6 +703,9 @@ def eval_args_check(ctl, view):
                 "drift: configured in %s as [%s] (%s) but the running %s has [%s]; "
                 "the configuration is not in effect yet (restart pending?)"
                 % (configured.source, outcomes["configured"][1], verdict, comp, outcomes["running"][1]))
+    if configured is not None and configured.conflicts:
+        reasons.append("%s: %s also given on the command line; etcd refuses to start with both"
+                       % (configured.source, ", ".join(configured.conflicts)))
     if "running" not in outcomes:
         reasons.append("%s is not running; judged from its configuration (%s): %s"
                        % (comp, configured.source, outcomes["configured"][1]))

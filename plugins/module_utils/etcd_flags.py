@@ -16,6 +16,9 @@ Public API::
     check_flag(version, name) -> str | None  # None when accepted, else a sentence naming flag and version
     check_value(version, name, value) -> str | None
     env_name(flag) -> "ETCD_CLIENT_CERT_AUTH";  flag_of_env(var) -> "client-cert-auth" | None
+    public_env(env) -> {ETCD_*: value | "<redacted>"}  # what may leave the node of an environment
+    parse_environ_bytes(data) -> {NAME: value}          # /proc/PID/environ
+    apply_env(argv_flags, env) -> ({flag: (var, value)}, [conflicting vars])
     edit_env(text, flags, remove_flags, version) -> EnvEdit
 
 The 3.4 list is the ``etcd --help`` of Debian's etcd 3.4.23; 3.5 and 3.6 follow etcd's CHANGELOG-3.5/3.6 (flags
@@ -210,6 +213,66 @@ def flag_of_env(var):
     if not var.startswith("ETCD_") or len(var) <= 5:
         return None
     return var[5:].lower().replace("_", "-")
+
+
+# Flags whose value can carry a credential (3.6 v3 discovery user/password/token, a v2 discovery URL with its
+# token, a proxy URL with user:password) or a cluster-joining token: their values never leave the node.
+_SECRET_FLAG_RE = re.compile(r"password|secret|discovery|(?<!auth-)token")
+_URL_USERINFO_RE = re.compile(r"://[^/@\s]+@")
+REDACTED = "<redacted>"
+
+
+def public_env(env):
+    """The ``ETCD_*`` part of an environment, safe to report: ``{var: value}``.
+
+    Any other variable is dropped (``ETCDCTL_PASSWORD`` included). A value is kept only when the variable is an
+    etcd flag that cannot hold a credential; otherwise (unknown variable, secret-bearing flag, URL with user
+    info) the variable is reported with the value ``<redacted>``.
+    """
+    out = {}
+    for var, value in (env or {}).items():
+        flag = flag_of_env(str(var))
+        if flag is None:
+            continue
+        value = "" if value is None else str(value)
+        if flag not in _FLAGS or _SECRET_FLAG_RE.search(flag) or _URL_USERINFO_RE.search(value):
+            value = REDACTED
+        out[var] = value
+    return out
+
+
+def parse_environ_bytes(data):
+    """``/proc/PID/environ`` content (NUL separated ``NAME=value``) -> ``{NAME: value}``."""
+    if isinstance(data, bytes):
+        data = data.decode("utf-8", "replace")
+    out = {}
+    for entry in (data or "").split("\0"):
+        name, eq, value = entry.partition("=")
+        if eq and name:
+            out[name] = value
+    return out
+
+
+def apply_env(argv_flags, env):
+    """What etcd takes from its environment next to a command line, as ``pkg/flags.SetFlagsFromEnv`` does.
+
+    ``argv_flags``: the flag names given on the command line; ``env``: ``{var: value}``. An ``ETCD_<FLAG>``
+    applies when ``<flag>`` is an etcd flag not given on the command line; when it is given there too, etcd
+    3.4/3.5 refuse to start ("conflicting environment variable ... is shadowed by corresponding command-line
+    flag"). Returns ``(applied, conflicts)``: ``{flag: (var, value)}`` in variable order and the conflicting
+    variable names, sorted; the command line wins for those.
+    """
+    given = set(normalize_flag(f) for f in argv_flags or ())
+    applied, conflicts = {}, []
+    for var in sorted(env or {}):
+        flag = flag_of_env(var)
+        if flag is None or flag not in _FLAGS:
+            continue
+        if flag in given:
+            conflicts.append(var)
+        else:
+            applied[flag] = (var, env[var])
+    return applied, conflicts
 
 
 # ------------------------------------------------------------------------------------------------------------

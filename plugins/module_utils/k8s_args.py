@@ -400,14 +400,23 @@ def _parse_unit_environment(value):
 _VAR_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
 
 
-def systemd_exec_argv(unit_texts, env_file_texts=None):
+def _expand_specifiers(value, specifiers):
+    """systemd unit specifiers (``%p``, ``%H``, ``%%``...); unknown ones are left as they are."""
+    if not specifiers or "%" not in value:
+        return value
+    return re.sub(r"%(.)", lambda m: "%" if m.group(1) == "%" else specifiers.get(m.group(1), m.group(0)), value)
+
+
+def systemd_exec_argv(unit_texts, env_file_texts=None, specifiers=None):
     """Rebuild the argv systemd would start from a unit and its drop-ins (as text, in load order).
 
     ``unit_texts``: list of unit/drop-in file contents, base unit first, drop-ins in systemd order.
     ``env_file_texts``: ``{path: text}`` of files named by ``EnvironmentFile=`` (missing ones are skipped,
     as ``EnvironmentFile=-path`` allows). An empty ``ExecStart=`` resets earlier ones (drop-in override).
     ``$VAR`` as a whole word splits into several arguments, ``${VAR}`` inside a word is substituted, as
-    systemd does. Returns ``{"argv": [...], "exec_start": "raw", "environment": {...},
+    systemd does. ``specifiers``: ``{"p": "etcd", "H": "node1", ...}`` expanded in ``Environment=``,
+    ``EnvironmentFile=`` and ``ExecStart=`` (Debian's etcd.service uses ``%p`` and ``%H``).
+    Returns ``{"argv": [...], "exec_start": "raw", "environment": {...},
     "environment_files": [paths], "missing_environment_files": [paths]}``.
     """
     env_file_texts = env_file_texts or {}
@@ -443,7 +452,7 @@ def systemd_exec_argv(unit_texts, env_file_texts=None):
             if not eq:
                 continue
             key = key.strip()
-            value = value.strip()
+            value = _expand_specifiers(value.strip(), specifiers)
             if key == "ExecStart":
                 exec_start = value if value else None
             elif key == "Environment":

@@ -20,6 +20,11 @@ import socket
 import stat as stat_mod
 import time
 
+from ansible_collections.secure_cluster.k8s.plugins.module_utils.etcd_flags import (
+    apply_env,
+    parse_environ_bytes,
+    public_env,
+)
 from ansible_collections.secure_cluster.k8s.plugins.module_utils.k8s_args import (
     parse_argv,
     parse_cmdline_bytes,
@@ -49,6 +54,7 @@ KUBELET_DEFAULT_KUBECONFIG = "/etc/kubernetes/kubelet.conf"
 KUBELET_DEFAULT_CLIENT_CA = "/etc/kubernetes/pki/ca.crt"
 KUBELET_ENV_FILES = ("/var/lib/kubelet/kubeadm-flags.env", "/etc/default/kubelet", "/etc/sysconfig/kubelet")
 ETCD_DEFAULT_DATA_DIR = "/var/lib/etcd"
+ETCD_SERVICE = "etcd.service"
 CONTAINERD_DEFAULT_CONFIG = "/etc/containerd/config.toml"
 CONTAINERD_SOCKET = "/run/containerd/containerd.sock"
 # systemd unit search path, highest priority first.
@@ -315,6 +321,10 @@ class Collector(object):
                 proc["exe"] = os.readlink(self.host("/proc/%s/exe" % entry))
             except OSError:
                 proc["exe"] = None
+            if comp == "etcd":
+                # etcd reads every ETCD_<FLAG> variable as --<flag>; only those leave the node
+                data = self.read_bytes("/proc/%s/environ" % entry)
+                proc["environ"] = None if data is None else public_env(parse_environ_bytes(data))
             found[comp].append(proc)
         for procs in found.values():
             procs.sort(key=lambda p: p["pid"])
@@ -351,47 +361,82 @@ class Collector(object):
                 return manifests["files"][name]["path"]
         return os.path.join(MANIFEST_DIR, component + ".yaml")
 
-    def kubelet_service(self):
+    def systemd_service(self, name, env_file_paths=(), specifiers=None):
+        """A unit and its drop-ins as systemd loads them, the env files they name, and the argv they start."""
         unit = None
         seen_real = set()
         for base in SYSTEMD_DIRS:
-            path = os.path.join(base, "kubelet.service")
+            path = os.path.join(base, name)
             if self.exists(path) and not self.isdir(path):
                 unit = path
                 break
         dropins = {}
         for base in SYSTEMD_DIRS:
-            ddir = os.path.join(base, "kubelet.service.d")
+            ddir = os.path.join(base, name + ".d")
             real_dir = self.realpath(ddir)
             if real_dir in seen_real or not self.isdir(ddir):
                 continue
             seen_real.add(real_dir)
-            for name in self.listdir(ddir):
-                if name.endswith(".conf") and name not in dropins:
-                    dropins[name] = os.path.join(ddir, name)
+            for entry in self.listdir(ddir):
+                if entry.endswith(".conf") and entry not in dropins:
+                    dropins[entry] = os.path.join(ddir, entry)
         files = []
         if unit:
             files.append({"path": unit, "kind": "unit", "text": self.read_text(unit)})
-        for name in sorted(dropins):
-            files.append({"path": dropins[name], "kind": "dropin", "text": self.read_text(dropins[name])})
+        for entry in sorted(dropins):
+            files.append({"path": dropins[entry], "kind": "dropin", "text": self.read_text(dropins[entry])})
         env_files = {}
-        for path in KUBELET_ENV_FILES:
+        for path in env_file_paths:
             text = self.read_text(path)
             if text is not None:
                 env_files[path] = text
-        rebuilt = systemd_exec_argv([f["text"] for f in files], env_files)
+        texts = [f["text"] for f in files]
+        rebuilt = systemd_exec_argv(texts, env_files, specifiers)
         # EnvironmentFile= entries the unit names but we did not read above
         for path in rebuilt["missing_environment_files"]:
             text = self.read_text(path)
             if text is not None:
                 env_files[path] = text
-        if any(p not in KUBELET_ENV_FILES for p in env_files):
-            rebuilt = systemd_exec_argv([f["text"] for f in files], env_files)
+        if any(p not in env_file_paths for p in env_files):
+            rebuilt = systemd_exec_argv(texts, env_files, specifiers)
+        return {"unit": unit, "files": files, "env_files": env_files, "rebuilt": rebuilt}
+
+    def kubelet_service(self):
+        service = self.systemd_service("kubelet.service", KUBELET_ENV_FILES)
         return {
-            "unit": unit,
-            "files": files,
-            "env_files": env_files,
+            "unit": service["unit"],
+            "files": service["files"],
+            "env_files": service["env_files"],
+            "exec_argv": service["rebuilt"]["argv"],
+            "missing_environment_files": service["rebuilt"]["missing_environment_files"],
+        }
+
+    def unit_enabled(self, name):
+        """True when a ``*.wants``/``*.requires`` directory under /etc/systemd/system links the unit."""
+        base = SYSTEMD_DIRS[0]
+        for entry in self.listdir(base):
+            if entry.endswith((".wants", ".requires")) and self.exists(os.path.join(base, entry, name)):
+                return True
+        return False
+
+    def etcd_service(self):
+        """etcd run by systemd (an external etcd member): what its unit starts it with.
+
+        Only paths, the argv and the ``ETCD_*`` variables leave the node (see ``etcd_flags.public_env``): unit
+        files and environment files can hold other variables, secrets among them.
+        """
+        name = ETCD_SERVICE
+        specifiers = {"n": name, "N": name[:-len(".service")], "p": name[:-len(".service")],
+                      "H": self.hostname(), "l": self.hostname().split(".")[0]}
+        service = self.systemd_service(name, specifiers=specifiers)
+        rebuilt = service["rebuilt"]
+        return {
+            "unit": service["unit"],
+            "files": [f["path"] for f in service["files"]],
+            "enabled": bool(service["unit"]) and self.unit_enabled(name),
             "exec_argv": rebuilt["argv"],
+            "environment": public_env(rebuilt["environment"]),
+            "environment_files": rebuilt["environment_files"],
             "missing_environment_files": rebuilt["missing_environment_files"],
         }
 
@@ -644,16 +689,29 @@ class Collector(object):
         cni_files.extend(p for p in self.walk(CNI_STATE_DIR)[1:] if not self.isdir(p))
         self.add_set("cni", cni_files)
 
-        # etcd data directory: running argv, then the manifest, then the default
+        # etcd data directory: the running process (argv, then ETCD_DATA_DIR in its environment), then the
+        # manifest, then the systemd unit (ExecStart, then its environment), then the default
+        etcd_service = self.etcd_service()
         etcd_run = running_args("etcd")
         data_dir, data_dir_source = None, "default"
+        etcd_procs = procs.get("etcd") or []
+        run_env = apply_env(etcd_run.flags if etcd_run is not None else (),
+                            (etcd_procs[0].get("environ") or {}) if etcd_procs else {})[0]
+        unit_run = parse_argv(etcd_service["exec_argv"]) if etcd_service["exec_argv"] else None
+        unit_env = apply_env(unit_run.flags if unit_run is not None else (), etcd_service["environment"])[0]
         if etcd_run is not None and etcd_run.get("data-dir"):
             data_dir, data_dir_source = etcd_run.get("data-dir"), "argv"
+        elif "data-dir" in run_env:
+            data_dir, data_dir_source = run_env["data-dir"][1], "environ"
         elif manifest_flag("etcd", "data-dir"):
             data_dir, data_dir_source = manifest_flag("etcd", "data-dir"), "manifest"
+        elif etcd_service["enabled"] and unit_run is not None and unit_run.get("data-dir"):
+            data_dir, data_dir_source = unit_run.get("data-dir"), "unit"
+        elif etcd_service["enabled"] and "data-dir" in unit_env:
+            data_dir, data_dir_source = unit_env["data-dir"][1], "unit"
         else:
             data_dir = ETCD_DEFAULT_DATA_DIR
-        etcd = {"data_dir": data_dir, "data_dir_source": data_dir_source}
+        etcd = {"data_dir": data_dir, "data_dir_source": data_dir_source, "service": etcd_service}
         self.add_set("etcd_data_dir", [data_dir])
 
         # encryption provider config (only the provider names leave the node)

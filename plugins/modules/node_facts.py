@@ -22,6 +22,10 @@ description:
     needs no YAML library), the kubelet config file (C(--config) of the running kubelet, else of its systemd unit,
     else C(/var/lib/kubelet/config.yaml)), the kubelet systemd unit, drop-ins and environment files and the
     argv they start, the kube-proxy config, and the containerd config.
+  - For etcd, which reads every flag also as an C(ETCD_<FLAG>) variable, the C(ETCD_*) part of its environment
+    (C(/proc/PID/environ)) and, for an external member run by systemd, its unit's argv and C(ETCD_*) variables
+    (C(Environment=), C(EnvironmentFile=) such as C(/etc/default/etcd)); values that can hold a credential are
+    redacted.
   - Mode, owner and group of every file the benchmark names (manifests, CNI files, etcd data directory, the PKI
     directory with every certificate and key, kubeconfigs, kubelet config, service and client CA files), grouped
     in named file sets.
@@ -109,6 +113,9 @@ node_facts:
       description:
         - One key per component (kube-apiserver, kube-controller-manager, kube-scheduler, etcd, kubelet, kube-proxy,
           containerd); each a list of C(pid), C(argv) and C(exe) of the matching processes (empty when not running).
+        - etcd processes also have C(environ), the C(ETCD_*) variables of C(/proc/PID/environ) (null when not
+          readable). No other variable is returned; the value of a variable that is not a known etcd flag or that can
+          hold a credential (discovery, password, token, a URL with user info) is C(<redacted>).
       type: dict
       sample: {"kubelet": [{"pid": 812, "argv": ["/usr/bin/kubelet", "--config=/var/lib/kubelet/config.yaml"],
                "exe": "/usr/bin/kubelet"}], "etcd": []}
@@ -125,9 +132,17 @@ node_facts:
       description: C(present), C(config) (C(path), C(via), C(text)) and C(kubeconfig) (C(path), C(source)).
       type: dict
     etcd:
-      description: C(data_dir) and where it came from (C(data_dir_source) argv, manifest or default).
+      description:
+        - C(data_dir) and where it came from (C(data_dir_source) argv, environ, manifest, unit or default).
+        - C(service), etcd run by systemd (external member) - C(unit), C(files) (paths only), C(enabled),
+          C(exec_argv), C(environment) (the C(ETCD_*) variables of C(Environment=) and C(EnvironmentFile=), redacted
+          as for the process), C(environment_files), C(missing_environment_files).
       type: dict
-      sample: {"data_dir": "/var/lib/etcd", "data_dir_source": "argv"}
+      sample: {"data_dir": "/var/lib/etcd/default", "data_dir_source": "environ",
+               "service": {"unit": "/lib/systemd/system/etcd.service", "files": ["/lib/systemd/system/etcd.service"],
+                           "enabled": true, "exec_argv": ["/usr/bin/etcd"],
+                           "environment": {"ETCD_CERT_FILE": "/etc/etcd/pki/server.crt"},
+                           "environment_files": ["/etc/default/etcd"], "missing_environment_files": []}}
     kubeconfigs:
       description: Kubeconfig paths by role (admin, super-admin, controller-manager, scheduler, kubelet, kube-proxy).
       type: dict

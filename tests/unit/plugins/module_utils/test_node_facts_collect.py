@@ -114,7 +114,7 @@ def test_kube_proxy_config_read_from_its_container(cp_root):
 def test_etcd_data_dir_sources(tmp_path):
     kubeadm_node.build_node(tmp_path, running=False)
     facts = collect(root=str(tmp_path))
-    assert facts["etcd"] == {"data_dir": "/var/lib/etcd", "data_dir_source": "manifest"}
+    assert (facts["etcd"]["data_dir"], facts["etcd"]["data_dir_source"]) == ("/var/lib/etcd", "manifest")
     assert facts["processes"]["etcd"] == []
     assert facts["kubelet"]["config"]["source"] == "unit"
 
