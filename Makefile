@@ -1,5 +1,5 @@
 # secure_cluster.k8s — developer and CI entry points. Run as root on Debian/Ubuntu.
-#   make test   lint, sanity, unit tests, the built collection installed and run, then the molecule scenarios
+#   make test   lint, sanity, unit tests, the built collection installed and run, integration, molecule scenarios
 #   make demo   audit SSH-reachable test nodes, harden them with site.yml, audit again
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -24,9 +24,9 @@ export PY_COLORS ?= 0
   collection-install-test integration molecule test demo demo-nodes demo-down bench clean
 
 help:
-	@echo "make test    lint + ansible-test sanity + unit tests + collection install test + molecule scenarios ($(MOLECULE_SCENARIOS))"
+	@echo "make test    lint + sanity + unit tests + collection install test + integration + molecule scenarios ($(MOLECULE_SCENARIOS))"
 	@echo "make demo    audit SSH-reachable test nodes, harden them (site.yml), audit again (make demo-down removes them)"
-	@echo "make bench   audit.yml vs a one-task ping on the same test nodes"
+	@echo "make bench   ping, audit, site.yml (first run, rerun), remediate.yml on N test nodes (docs/performance.md)"
 	@echo "make docs    regenerate the variables section of every roles/*/README.md from meta/argument_specs.yml"
 	@echo "make build   the collection tarball $(COLLECTION_TARBALL)"
 	@echo "make image   build the podman test-node image"
@@ -118,7 +118,7 @@ demo: venv image collection
 demo-down:
 	scripts/demo.sh down
 
-# Speed of the audit against a one-task ping on the same nodes; reported, never asserted (BENCH_NODES=N).
+# Speed against a one-task ping on the same nodes (docs/performance.md); reported, never asserted (BENCH_NODES=N).
 bench: venv image collection
 	scripts/bench.sh
 
