@@ -20,7 +20,7 @@ export ANSIBLE_HOME := $(CURDIR)/.cache/ansible
 export ANSIBLE_FORCE_COLOR ?= 0
 export PY_COLORS ?= 0
 
-.PHONY: help host venv image vm-image lint yamllint ansible-lint docs docs-check changelog-lint collection sanity unit build \
+.PHONY: help host venv image k8s-bins real-image vm-image lint yamllint ansible-lint docs docs-check changelog-lint collection sanity unit build \
   collection-install-test integration molecule test demo demo-nodes demo-down bench clean
 
 help:
@@ -30,6 +30,8 @@ help:
 	@echo "make docs    regenerate the variables section of every roles/*/README.md from meta/argument_specs.yml"
 	@echo "make build   the collection tarball $(COLLECTION_TARBALL)"
 	@echo "make image   build the podman test-node image"
+	@echo "make k8s-bins build the real Kubernetes and etcd binaries (K8S_BIN_MINORS), cached outside the checkout"
+	@echo "make real-image test-node images node:<minor> with the real binaries (kubeadm init at first boot)"
 	@echo "make vm-image build the VM test node of the kernel role"
 
 host:
@@ -45,6 +47,17 @@ venv: $(VENV)/.stamp
 
 image: host
 	tests/testbed/build-image.sh
+
+# The real Kubernetes binaries (kubeadm, control plane, kubelet, kube-proxy, kubectl) and kubeadm's etcd, built
+# from the Go module proxy and cached in /var/tmp/sck8s-k8s-bins by version and build inputs
+# (K8S_BIN_MINORS="1.37 1.34", default the CI minors of tests/testbed/releases.json; "all" for every one).
+K8S_BIN_MINORS ?= $(shell python3 -c 'import json; print(" ".join(json.load(open("tests/testbed/releases.json"))["ci_minors"]))')
+k8s-bins:
+	python3 tests/testbed/k8s_bins.py build $(K8S_BIN_MINORS)
+
+# Test-node images node:<minor> with those binaries, written by the real kubeadm at first boot.
+real-image: host k8s-bins
+	K8S_REAL_MINORS="$(K8S_BIN_MINORS)" tests/testbed/build-image.sh
 
 # The VM test node of the kernel role (qemu, Debian's kernel), cached in /var/tmp/sck8s-vm by a hash of its inputs.
 vm-image: host

@@ -112,7 +112,40 @@ build_node() {
     podman image prune -f --filter "label=$LABEL" >/dev/null 2>&1 || true
 }
 
+# 3. localhost/secure-cluster-k8s/node:<minor> for each minor whose real binaries are built (make k8s-bins):
+#    FROM node:latest, with the real binaries and tests/testbed/real/ on top. Rebuilt when the label's sha256 of
+#    the base image, the binaries and the overlay differs.
+build_real() {
+    local minor=$1 stage sha current image=${NODE_IMAGE%:*}:$1
+    stage=$(mktemp -d /var/tmp/sck8s-real-stage.XXXXXX)
+    # shellcheck disable=SC2064
+    trap "rm -rf '$stage'" RETURN
+    python3 "$REPO_ROOT/tests/testbed/k8s_bins.py" stage "$minor" "$stage" || return 1
+    cp -a "$REPO_ROOT/tests/testbed/real" "$stage/overlay"
+    sha=$( {
+        podman image inspect --format '{{.Id}}' "$NODE_IMAGE"
+        sha256sum "$REPO_ROOT/tests/testbed/Containerfile.real"
+        (cd "$stage" && find bin overlay release.json -type f -print0 | LC_ALL=C sort -z |
+            xargs -0 stat -c '%n %a' && find bin overlay release.json -type f -print0 | LC_ALL=C sort -z |
+            xargs -0 sha256sum)
+    } | sha256sum | cut -d' ' -f1)
+    current=$(podman image inspect --format "{{ index .Labels \"$LABEL\" }}" "$image" 2>/dev/null || true)
+    if [ "$current" = "$sha" ] && [ "${FORCE_NODE_BUILD:-0}" != 1 ]; then
+        log "$image is up to date ($LABEL=$sha)"
+        return 0
+    fi
+    log "building $image with the real binaries of $(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("Kubernetes", r["kubernetes_version"], "etcd", r["etcd_version"])' "$stage/release.json")"
+    podman build --pull=never --build-arg "BASE=$NODE_IMAGE" --label "$LABEL=$sha" \
+        -f "$REPO_ROOT/tests/testbed/Containerfile.real" -t "$image" "$stage"
+    podman image prune -f --filter "label=$LABEL" >/dev/null 2>&1 || true
+}
+
 require_containers_conf
 build_base
 build_node
 log "done: $(podman image inspect --format '{{.Size}}' "$NODE_IMAGE" | awk '{printf "%.0f MB", $1/1e6}') $NODE_IMAGE"
+# K8S_REAL_MINORS: the minors to build real-binary images of (default: none; `make image` passes the built ones).
+for minor in ${K8S_REAL_MINORS:-}; do
+    build_real "$minor"
+    log "done: $(podman image inspect --format '{{.Size}}' "${NODE_IMAGE%:*}:$minor" | awk '{printf "%.0f MB", $1/1e6}') ${NODE_IMAGE%:*}:$minor"
+done

@@ -16,6 +16,8 @@ def load(name):
     module_name = "testbed_" + name
     if module_name in sys.modules:
         return sys.modules[module_name]
+    if str(TESTBED_LIB) not in sys.path:  # the scripts import each other, as they do when run on the node
+        sys.path.append(str(TESTBED_LIB))
     spec = importlib.util.spec_from_file_location(module_name, TESTBED_LIB / (name + ".py"))
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module  # dataclasses look the module up by name

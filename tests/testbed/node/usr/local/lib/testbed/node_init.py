@@ -36,6 +36,8 @@ import tempfile
 
 import yaml
 
+import kubeadm_node  # pylint: disable=wrong-import-position  # the script's own directory
+
 # ----------------------------------------------------------------------------------------------------------------
 # Version data (pure)
 # ----------------------------------------------------------------------------------------------------------------
@@ -684,11 +686,12 @@ def kube_proxy_kubeconfig(server: str) -> str:
     )
 
 
-def containerd_config(default_toml: str, minor: str) -> str:
+def containerd_config(default_toml: str, minor: str, sandbox_image: str | None = None) -> str:
     """What kubeadm users write: ``containerd config default`` with the systemd cgroup driver and the pause
-    image of that Kubernetes version."""
+    image of that Kubernetes version (``sandbox_image``, where kubeadm itself was asked)."""
+    sandbox_image = sandbox_image or pause_image(minor)
     text, n_cgroup = re.subn(r"(?m)^(\s*)SystemdCgroup = false$", r"\1SystemdCgroup = true", default_toml)
-    text, n_sandbox = re.subn(r'(?m)^(\s*)sandbox_image = ".*"$', rf'\1sandbox_image = "{pause_image(minor)}"',
+    text, n_sandbox = re.subn(r'(?m)^(\s*)sandbox_image = ".*"$', rf'\1sandbox_image = "{sandbox_image}"',
                               text)
     if n_cgroup != 1 or n_sandbox != 1:
         raise ValueError("unexpected `containerd config default` output: no SystemdCgroup/sandbox_image line")
@@ -1045,8 +1048,8 @@ def write_kube_proxy_files(node: Node, minor: str, server: str) -> None:
     node.write("/var/lib/kube-proxy/kubeconfig.conf", kube_proxy_kubeconfig(server), 0o644)
 
 
-def write_containerd_config(node: Node, minor: str, default_toml: str) -> None:
-    node.write("/etc/containerd/config.toml", containerd_config(default_toml, minor), 0o644)
+def write_containerd_config(node: Node, minor: str, default_toml: str, sandbox_image: str | None = None) -> None:
+    node.write("/etc/containerd/config.toml", containerd_config(default_toml, minor, sandbox_image), 0o644)
 
 
 def containerd_default_config() -> str:
@@ -1161,10 +1164,39 @@ def cmd_init(node: Node) -> int:
         return 0
     with open("/proc/1/environ", "rb") as handle:
         env = parse_environ(handle.read())
+    release = kubeadm_node.load_release()
+    if release is not None:
+        return init_real_node(node, release, env)
     params = params_from_environ(env, node_name_from_host(), detect_node_ip())
     log(f"making {params.node_name} ({params.node_ip}) a fresh kubeadm {params.role} node of "
         f"Kubernetes {params.version}")
     init_node(node, params, containerd_default_config())
+    log("done")
+    return 0
+
+
+def init_real_node(node: Node, release: dict, env: dict[str, str]) -> int:
+    """An image with the real binaries: kubeadm of that release writes the node (kubeadm_node.py)."""
+    version = kubeadm_node.check_requested_version(release, env.get("K8S_VERSION"))
+    role = resolve_role(env.get("NODE_ROLE"))
+    if role != "control-plane":
+        raise InitError(f"NODE_ROLE={role}: the images with real binaries make control-plane nodes only so far "
+                        "(workers need `kubeadm join` against a control plane); use node:latest for workers")
+    node_name, node_ip = node_name_from_host(), detect_node_ip()
+    for path in OWNED_PATHS + ("/etc/kubernetes/bootstrap-kubelet.conf",):
+        node.remove(path)
+    node.mkdir("/var/lib/kube-proxy")
+    # what kubeadm users write before `kubeadm init` (SystemdCgroup, the release's pause image)
+    write_containerd_config(node, release["minor"], containerd_default_config(),
+                            kubeadm_node.image_of("pause", version))
+    run(["systemctl", "restart", "containerd.service"])
+    log(f"making {node_name} ({node_ip}) a kubeadm control-plane node of Kubernetes {version} with the real "
+        f"binaries (etcd {release['etcd_version']})")
+    kubeadm_node.init_control_plane(node, version, node_name, node_ip, log)
+    node.write("/etc/testbed/role", role + "\n", 0o644)
+    node.write("/etc/testbed/node-ip", node_ip + "\n", 0o644)
+    node.write("/etc/testbed/real", "kubeadm\n", 0o644)
+    node.write("/etc/testbed/version", version + "\n", 0o644)
     log("done")
     return 0
 
@@ -1218,7 +1250,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.cmd == "join":
             return cmd_join(node, args.ca_cert, args.ca_key, args.server)
         return cmd_init(node)
-    except (InitError, ValueError, OSError) as err:
+    except (InitError, kubeadm_node.KubeadmError, ValueError, OSError, subprocess.TimeoutExpired) as err:
         print(f"testbed-init: ERROR: {err}", file=sys.stderr, flush=True)
         return 1
 
