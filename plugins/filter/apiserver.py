@@ -11,7 +11,7 @@ import json
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
 
-from ansible_collections.secure_cluster.k8s.plugins.module_utils import encryption_config, static_pod
+from ansible_collections.secure_cluster.k8s.plugins.module_utils import encryption_config, k8s_flags, static_pod
 
 try:
     import yaml
@@ -50,7 +50,9 @@ def pod_flags(manifest_text, version=None):
         raise AnsibleFilterError("PyYAML is required on the controller")
     try:
         pod = yaml.safe_load(to_text(manifest_text))
-        return static_pod.pod_flags(pod, version=version or None)
+        result = static_pod.pod_flags(pod, version=version or None)
+        result["supported_minors"] = list(k8s_flags.SUPPORTED_MINORS)
+        return result
     except (yaml.YAMLError, ValueError) as exc:
         raise AnsibleFilterError("cannot read the static pod manifest: %s" % to_text(exc))
 

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: secure_cluster.k8s maintainers
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""etcd's own flag set per minor (3.4, 3.5, 3.6) and structured edits of an etcd environment file.
+"""etcd's own flag set per minor (3.4, 3.5, 3.6, 3.7) and structured edits of an etcd environment file.
 
 Standard library only (runs on target nodes). etcd exits at start-up on a flag it does not know
 (``flag provided but not defined``), so every flag is checked against the detected version before anything is
@@ -9,7 +9,7 @@ written.
 
 Public API::
 
-    SUPPORTED_MINORS = ("3.4", "3.5", "3.6")
+    SUPPORTED_MINORS = ("3.4", "3.5", "3.6", "3.7")
     minor(version) -> "3.4"                  # "3.4.23", "v3.5.21-0", "3.6" ; ValueError if unsupported
     parse_version_output(text) -> "3.4.23" | None      # the output of `etcd --version`
     flags_for(version) -> {name: type}
@@ -21,9 +21,11 @@ Public API::
     apply_env(argv_flags, env) -> ({flag: (var, value)}, [conflicting vars])
     edit_env(text, flags, remove_flags, version) -> EnvEdit
 
-The 3.4 list is the ``etcd --help`` of Debian's etcd 3.4.23; 3.5 and 3.6 follow etcd's CHANGELOG-3.5/3.6 (flags
-renamed out of ``experimental-`` in 3.6 keep their experimental name until 3.7). Flags whose history is unsure are
-listed only for the versions known to accept them: refusing a valid flag is safe, writing an unknown one is not.
+The 3.4 list is the ``etcd --help`` of Debian's etcd 3.4.23; 3.5 follows etcd's CHANGELOG-3.5. 3.6 and 3.7 are
+checked against the etcd binaries that kubeadm 1.34-1.37 run (tests/testbed/flags/<minor>.json, asked flag by
+flag of the binary; tests/unit/testbed/test_real_flags.py): flags renamed out of ``experimental-`` in 3.6 keep
+their experimental name until 3.7, which drops them and v2 discovery. Flags whose history is unsure are listed
+only for the versions known to accept them: refusing a valid flag is safe, writing an unknown one is not.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from __future__ import annotations
 import re
 import shlex
 
-SUPPORTED_MINORS = ("3.4", "3.5", "3.6")
+SUPPORTED_MINORS = ("3.4", "3.5", "3.6", "3.7")
 
 _B, _S, _I, _U, _D, _URLS = "bool", "string", "int", "uint", "duration", "urls"
 
@@ -70,9 +72,10 @@ _add("proxy-failure-wait proxy-refresh-interval proxy-dial-timeout proxy-write-t
      removed="3.5")
 # 3.5
 _add("tls-min-version tls-max-version client-cert-file client-key-file backend-bbolt-freelist-type v2-deprecation "
-     "log-rotation-config-json listen-client-http-urls experimental-distributed-tracing-address "
+     "log-rotation-config-json experimental-distributed-tracing-address "
      "experimental-distributed-tracing-service-name experimental-distributed-tracing-instance-id", _S, "3.5")
 _add("self-signed-cert-validity", _U, "3.5")
+_add("listen-client-http-urls", _URLS, "3.5")
 _add("socket-reuse-port socket-reuse-address unsafe-no-fsync enable-log-rotation "
      "experimental-enable-distributed-tracing experimental-txn-mode-write-with-shared-buffer "
      "experimental-memory-mlock experimental-compact-hash-check-enabled "
@@ -85,14 +88,38 @@ _add("experimental-snapshot-catchup-entries experimental-max-learners "
 _add("feature-gates", _S, "3.6")
 _add("watch-progress-notify-interval corrupt-check-time compact-hash-check-time warning-apply-duration "
      "warning-unary-request-duration downgrade-check-time compaction-sleep-interval", _D, "3.6")
-_add("snapshot-catchup-entries max-learners bootstrap-defrag-threshold-megabytes", _U, "3.6")
+_add("snapshot-catchup-entries bootstrap-defrag-threshold-megabytes", _U, "3.6")
+_add("max-learners", _I, "3.6")
 _add("compaction-batch-limit", _I, "3.6")
-_add("memory-mlock txn-mode-write-with-shared-buffer peer-skip-client-san-verification", _B, "3.6")
+_add("memory-mlock peer-skip-client-san-verification enable-distributed-tracing discovery-insecure-transport "
+     "discovery-insecure-skip-tls-verify enable-grpc-gateway", _B, "3.6")
+# The v3 discovery client, tracing and logging flags etcd 3.6 has (found on the binaries; whether 3.5 had them is
+# not checked, so they are refused there).
+_add("discovery-endpoints discovery-token discovery-user discovery-password discovery-key discovery-cert "
+     "discovery-cacert distributed-tracing-address distributed-tracing-instance-id distributed-tracing-service-name "
+     "log-format peer-client-cert-file peer-client-key-file", _S, "3.6")
+_add("discovery-dial-timeout discovery-request-timeout discovery-keepalive-time discovery-keepalive-timeout "
+     "raft-read-timeout raft-write-timeout", _D, "3.6")
+_add("distributed-tracing-sampling-rate experimental-distributed-tracing-sampling-rate", _I, "3.6")
+
+
+def _removed(names, removed):
+    for name in names.split():
+        kind, since, dummy = _FLAGS[name]
+        _FLAGS[name] = (kind, since, removed)
+
+
+# 3.6 turned these into feature gates or dropped them.
+_removed("experimental-backend-bbolt-freelist-type experimental-max-learners experimental-wait-cluster-ready-timeout",
+         "3.6")
+# 3.7 drops every experimental- name (their final names exist since 3.6) and the v2 discovery service.
+_removed(" ".join(name for name in _FLAGS if name.startswith("experimental-") and _FLAGS[name][2] is None), "3.7")
+_removed("discovery discovery-proxy", "3.7")
 
 # Flags naming a file etcd reads at start-up.
 FILE_FLAGS = frozenset(("cert-file", "key-file", "trusted-ca-file", "client-crl-file", "peer-cert-file",
                         "peer-key-file", "peer-trusted-ca-file", "peer-crl-file", "client-cert-file",
-                        "client-key-file", "config-file"))
+                        "client-key-file", "peer-client-cert-file", "peer-client-key-file", "config-file"))
 # Allowed values of the enumerated string flags, per minor where they differ.
 _CHOICES = {
     "initial-cluster-state": {"3.4": ("new", "existing")},

@@ -16,40 +16,62 @@ Public API (docs/dev/contracts.md)::
     check_admission_plugin(version, name) -> None | sentence
 
 Names carry no leading dashes. Every component normalises "_" to "-" in flag names (component-base's
-WordSepNormalizeFunc), so names are stored with dashes and lookups accept either spelling. Types are the pflag
-type words printed by the reference pages ("bool" where the page prints none). Where a page prints a prose
-placeholder instead (e.g. "<comma-separated 'key=True|False' pairs>") the pflag value type is stored instead:
-mapStringBool, mapStringString, portRange, traceLocation. "version[=true]" is an optional-value flag: like a
-bool it may be written without a value. Shorthands: "-h" is "help", "-v" is "v" (see SHORTHANDS).
+WordSepNormalizeFunc), so names are stored with dashes and lookups accept either spelling. Types are the words
+pflag prints in --help (Value.Type(), float64/int64/stringSlice shortened to float/int/strings; "bool" where none is
+printed), as tests/testbed/flag_data.py reads them from the real binaries: e.g. ip, float32, int32Slice,
+stringArray, namedCertKey, mapStringString, colonSeparatedMultimapStringString, quantity, portRange, ipport,
+"[]v1.Taint", "reserved-memory", "Level" (-v), "pattern=N,..." (--vmodule). "version[=true]" is an optional-value
+flag: like a bool it may be written without a value. The kubelet prints "--seccomp-default RuntimeDefault" (a
+backquoted word of the usage text in place of the type); it is a bool and stored as one. Shorthands: "-h" is
+"help", "-v" is "v" (see SHORTHANDS).
 
 Where the data comes from
 -------------------------
+* 1.34, 1.35, 1.36 and 1.37: the real binaries (v1.34.4, v1.35.4, v1.36.3, v1.37.2, built from the Go module proxy
+  by tests/testbed/k8s_bins.py). tests/testbed/flag_data.py records what each prints in tests/testbed/flags/
+  <minor>.json (flags with their types, admission plugins, alpha/beta feature gates), and
+  tests/unit/testbed/test_real_flags.py holds this table to it both ways. Flags the binaries accept but hide
+  from --help (MarkDeprecated; found with grep in the release source and confirmed by running the binary with the
+  flag and --help) are on that test's allow-list: kube-apiserver apiserver-count, audit-webhook-batch-initial-
+  backoff, default-watch-cache-size, kubelet-port, kubelet-read-only-port; kube-controller-manager
+  allow-untagged-cloud, node-sync-period; kube-proxy healthz-port, metrics-port. Changes inside 1.34-1.37:
+  - 1.36: + tls-curve-preferences (kube-apiserver, kube-controller-manager, kube-scheduler), + concurrent-resourceclaim-
+    syncs (kube-controller-manager); admission plugins + JobValidation, PodGroupProtection, PodGroupWorkloadExists,
+    PodResizeValidator.
+  - 1.37: + concurrent-disruption-syncs, - concurrent-service-syncs (kube-controller-manager); kubelet - the cAdvisor
+    flags but housekeeping-interval (application-metrics-count-limit, boot-id-file, container-hints, containerd*,
+    enable-load-reader, event-storage-*, global-housekeeping-interval, log-cadvisor-usage, machine-id-file,
+    storage-driver-*); kube-proxy - boot-id-file, machine-id-file; admission plugins - JobValidation,
+    PodGroupWorkloadExists.
+* 1.28-1.33 are not checked against binaries. Corrections the 1.34 binaries proved and that hold for the older
+  minors too (the registrations predate 1.28): the types above, where the pages printed "string", "float",
+  "int" or "strings" (e.g. --bind-address ip, --kube-api-qps float32, --tls-sni-cert-key namedCertKey, the kubelet's
+  --eviction-hard and --kube-reserved mapStringString); kube-proxy's boot-id-file and machine-id-file (registered
+  through the Go flag set, cmd/kube-proxy/app/server.go) were never removed in 1.30; kube-proxy's legacy klog flags
+  (--log-dir, --logtostderr, ...) went in 1.26 with every other component's (the pages kept listing them).
+  The rest of 1.28-1.33 comes from the sources below.
 * Straight from the Kubernetes command-line reference pages (kubernetes/website,
   content/en/docs/reference/command-line-tools-reference/<component>.md, the page as it stood for that release):
   kube-apiserver, kube-controller-manager, kube-scheduler and kube-proxy for 1.28, 1.29, 1.30, 1.31;
-  kubelet for 1.28 (hand-maintained page), 1.29, 1.30; kube-apiserver 1.35 (English page); kube-controller-manager and
-  kube-scheduler 1.35 (uk translation of the generated page, same flag rows); 1.34 pages (translations) were
-  used to check single rows (requestheader-uid-headers, coordinated-leadership-*, concurrent-daemonset-syncs).
+  kubelet for 1.28 (hand-maintained page), 1.29, 1.30.
 * Derived from the neighbouring pages plus the v1.xx.0 release notes (kubernetes/sig-release release-notes
-  drafts, which are the CHANGELOG-1.xx.md ".0" sections): kubelet 1.31-1.35, kube-proxy 1.32-1.35,
-  kube-apiserver 1.32-1.34, kube-controller-manager 1.32-1.34, kube-scheduler 1.32-1.34. The derivations:
+  drafts, which are the CHANGELOG-1.xx.md ".0" sections): kubelet 1.31-1.33, kube-proxy 1.32-1.33,
+  kube-apiserver, kube-controller-manager and kube-scheduler 1.32-1.33. The derivations, where the 1.34/1.35
+  binaries agree with their end:
   - kubelet 1.31: + fail-cgroupv1; - keep-terminated-pod-volumes, iptables-masquerade-bit, iptables-drop-bit.
   - kubelet 1.34: - cloud-config, - register-schedulable.   kubelet 1.35: - pod-infra-container-image.
     (--runonce still parses from 1.32 on; the kubelet then refuses to start with it, so it stays listed.)
   - kube-apiserver 1.32: + requestheader-uid-headers, service-account-signing-endpoint; 1.33: + emulation-
     forward-compatible, runtime-config-emulation-forward-compatible, - cloud-provider, cloud-config;
     1.34: + coordinated-leadership-{lease-duration,renew-deadline,retry-period}; 1.35: + min-compatibility-version.
-  - kube-controller-manager 1.32: + concurrent-daemonset-syncs, requestheader-uid-headers; 1.35 (page):
-    + concurrent-device-taint-eviction-syncs, controller-shutdown-timeout, min-compatibility-version
-    (the first two are absent from the 1.34 page).
+  - kube-controller-manager 1.32: + concurrent-daemonset-syncs, requestheader-uid-headers; 1.35:
+    + concurrent-device-taint-eviction-syncs, controller-shutdown-timeout, min-compatibility-version.
   - kube-scheduler 1.32: + requestheader-uid-headers; 1.35: + min-compatibility-version.
-  - kube-proxy: no flag change is noted for 1.32-1.35.
-* Accepted by the binaries but not printed on the pages (added from the v1.28 source tree and the release
+* Accepted by the binaries but not printed on the 1.28-1.31 pages (added from the v1.28 source tree and the release
   notes). pflag's MarkDeprecated hides a flag from --help, and the pages are generated from --help:
-  - kube-apiserver: admission-control, enable-logs-handler (both printed again from the 1.35 page on),
-    apiserver-count, kubelet-port, kubelet-read-only-port, default-watch-cache-size,
-    audit-webhook-batch-initial-backoff, cloud-provider-gce-lb-src-cidrs (gone with the in-tree GCE provider
-    in 1.31), cloud-provider/cloud-config (hidden from 1.29, removed in 1.33).
+  - kube-apiserver: admission-control, enable-logs-handler, apiserver-count, kubelet-port, kubelet-read-only-port,
+    default-watch-cache-size, audit-webhook-batch-initial-backoff, cloud-provider-gce-lb-src-cidrs (gone with the
+    in-tree GCE provider in 1.31), cloud-provider/cloud-config (hidden from 1.29, removed in 1.33).
   - kube-controller-manager: volume-host-cidr-denylist, volume-host-allow-local-loopback,
     horizontal-pod-autoscaler-upscale-delay, horizontal-pod-autoscaler-downscale-delay (all removed in 1.31),
     cloud-provider-gce-lb-src-cidrs (removed in 1.31), allow-untagged-cloud, node-sync-period.
@@ -59,7 +81,6 @@ Where the data comes from
   - kube-proxy: healthz-port, metrics-port, proxy-port-range (hidden in 1.29-1.30, removed in 1.31).
   - all but the kubelet: log-json-info-buffer-size, log-json-split-stream. The real binaries link the JSON log
     format (the kubelet page lists these flags; the generator of the other pages does not link it).
-  Hidden flags with no removal in the release notes are kept up to 1.35; that part is the least certain.
 * Flags removed before 1.28 (_REMOVED_EARLIER) come from the release notes of the removing release (1.12-1.27)
   and, for a few, from the pull request that removed them. They exist so messages can name the version.
 """
@@ -68,7 +89,7 @@ from __future__ import annotations
 
 import re
 
-SUPPORTED_MINORS = ("1.28", "1.29", "1.30", "1.31", "1.32", "1.33", "1.34", "1.35")
+SUPPORTED_MINORS = ("1.28", "1.29", "1.30", "1.31", "1.32", "1.33", "1.34", "1.35", "1.36", "1.37")
 COMPONENTS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "kube-proxy")
 
 # Single-letter shorthands every component registers (pflag "-h" and klog "-v").
@@ -78,13 +99,13 @@ SHORTHANDS = {"h": "help", "v": "v"}
 NO_VALUE_TYPES = ("bool", "version[=true]")
 
 # component -> flag -> (type, added_minor, removed_minor)
-#   added_minor None: accepted since before 1.28; removed_minor None: still accepted in 1.35.
+#   added_minor None: accepted since before 1.28; removed_minor None: still accepted in 1.37.
 #   The flag is accepted for added_minor <= minor < removed_minor.
 _FLAGS = {
     "kube-apiserver": {
         "admission-control": ("strings", None, None),
         "admission-control-config-file": ("string", None, None),
-        "advertise-address": ("string", None, None),
+        "advertise-address": ("ip", None, None),
         "aggregator-reject-forwarding-redirect": ("bool", None, None),
         "allow-metric-labels": ("stringToString", None, None),
         "allow-metric-labels-manifest": ("string", "1.29", None),
@@ -97,7 +118,7 @@ _FLAGS = {
         "audit-log-batch-max-wait": ("duration", None, None),
         "audit-log-batch-throttle-burst": ("int", None, None),
         "audit-log-batch-throttle-enable": ("bool", None, None),
-        "audit-log-batch-throttle-qps": ("float", None, None),
+        "audit-log-batch-throttle-qps": ("float32", None, None),
         "audit-log-compress": ("bool", None, None),
         "audit-log-format": ("string", None, None),
         "audit-log-maxage": ("int", None, None),
@@ -116,7 +137,7 @@ _FLAGS = {
         "audit-webhook-batch-max-wait": ("duration", None, None),
         "audit-webhook-batch-throttle-burst": ("int", None, None),
         "audit-webhook-batch-throttle-enable": ("bool", None, None),
-        "audit-webhook-batch-throttle-qps": ("float", None, None),
+        "audit-webhook-batch-throttle-qps": ("float32", None, None),
         "audit-webhook-config-file": ("string", None, None),
         "audit-webhook-initial-backoff": ("duration", None, None),
         "audit-webhook-mode": ("string", None, None),
@@ -136,7 +157,7 @@ _FLAGS = {
         "authorization-webhook-config-file": ("string", None, None),
         "authorization-webhook-version": ("string", None, None),
         "azure-container-registry-config": ("string", None, "1.30"),
-        "bind-address": ("string", None, None),
+        "bind-address": ("ip", None, None),
         "cert-dir": ("string", None, None),
         "client-ca-file": ("string", None, None),
         "cloud-config": ("string", None, "1.33"),
@@ -234,9 +255,9 @@ _FLAGS = {
         "runtime-config-emulation-forward-compatible": ("bool", "1.33", None),
         "secure-port": ("int", None, None),
         "service-account-extend-token-expiration": ("bool", None, None),
-        "service-account-issuer": ("strings", None, None),
+        "service-account-issuer": ("stringArray", None, None),
         "service-account-jwks-uri": ("string", None, None),
-        "service-account-key-file": ("strings", None, None),
+        "service-account-key-file": ("stringArray", None, None),
         "service-account-lookup": ("bool", None, None),
         "service-account-max-token-expiration": ("duration", None, None),
         "service-account-signing-endpoint": ("string", "1.32", None),
@@ -253,12 +274,13 @@ _FLAGS = {
         "strict-transport-security-directives": ("strings", None, None),
         "tls-cert-file": ("string", None, None),
         "tls-cipher-suites": ("strings", None, None),
+        "tls-curve-preferences": ("int32Slice", "1.36", None),
         "tls-min-version": ("string", None, None),
         "tls-private-key-file": ("string", None, None),
-        "tls-sni-cert-key": ("string", None, None),
+        "tls-sni-cert-key": ("namedCertKey", None, None),
         "token-auth-file": ("string", None, None),
         "tracing-config-file": ("string", None, None),
-        "v": ("int", None, None),
+        "v": ("Level", None, None),
         "version": ("version[=true]", None, None),
         "vmodule": ("pattern=N,...", None, None),
         "watch-cache": ("bool", None, None),
@@ -279,7 +301,7 @@ _FLAGS = {
         "authorization-webhook-cache-authorized-ttl": ("duration", None, None),
         "authorization-webhook-cache-unauthorized-ttl": ("duration", None, None),
         "azure-container-registry-config": ("string", None, "1.30"),
-        "bind-address": ("string", None, None),
+        "bind-address": ("ip", None, None),
         "cert-dir": ("string", None, None),
         "cidr-allocator-type": ("string", None, None),
         "client-ca-file": ("string", None, None),
@@ -303,6 +325,7 @@ _FLAGS = {
         "concurrent-daemonset-syncs": ("int32", "1.32", None),
         "concurrent-deployment-syncs": ("int32", None, None),
         "concurrent-device-taint-eviction-syncs": ("int32", "1.35", None),
+        "concurrent-disruption-syncs": ("int32", "1.37", None),
         "concurrent-endpoint-syncs": ("int32", None, None),
         "concurrent-ephemeralvolume-syncs": ("int32", None, None),
         "concurrent-gc-syncs": ("int32", None, None),
@@ -312,8 +335,9 @@ _FLAGS = {
         "concurrent-rc-syncs": ("int32", None, None),
         "concurrent-replicaset-syncs": ("int32", None, None),
         "concurrent-resource-quota-syncs": ("int32", None, None),
+        "concurrent-resourceclaim-syncs": ("int32", "1.36", None),
         "concurrent-service-endpoint-syncs": ("int32", None, None),
-        "concurrent-service-syncs": ("int32", None, None),
+        "concurrent-service-syncs": ("int32", None, "1.37"),
         "concurrent-serviceaccount-token-syncs": ("int32", None, None),
         "concurrent-statefulset-syncs": ("int32", None, None),
         "concurrent-ttl-after-finished-syncs": ("int32", None, None),
@@ -348,7 +372,7 @@ _FLAGS = {
         "http2-max-streams-per-connection": ("int", None, None),
         "kube-api-burst": ("int32", None, None),
         "kube-api-content-type": ("string", None, None),
-        "kube-api-qps": ("float", None, None),
+        "kube-api-qps": ("float32", None, None),
         "kubeconfig": ("string", None, None),
         "large-cluster-size-threshold": ("int32", None, None),
         "leader-elect": ("bool", None, None),
@@ -377,7 +401,7 @@ _FLAGS = {
         "node-cidr-mask-size": ("int32", None, None),
         "node-cidr-mask-size-ipv4": ("int32", None, None),
         "node-cidr-mask-size-ipv6": ("int32", None, None),
-        "node-eviction-rate": ("float", None, None),
+        "node-eviction-rate": ("float32", None, None),
         "node-monitor-grace-period": ("duration", None, None),
         "node-monitor-period": ("duration", None, None),
         "node-startup-grace-period": ("duration", None, None),
@@ -401,7 +425,7 @@ _FLAGS = {
         "resource-quota-sync-period": ("duration", None, None),
         "root-ca-file": ("string", None, None),
         "route-reconciliation-period": ("duration", None, None),
-        "secondary-node-eviction-rate": ("float", None, None),
+        "secondary-node-eviction-rate": ("float32", None, None),
         "secure-port": ("int", None, None),
         "service-account-private-key-file": ("string", None, None),
         "service-cluster-ip-range": ("string", None, None),
@@ -409,12 +433,13 @@ _FLAGS = {
         "terminated-pod-gc-threshold": ("int32", None, None),
         "tls-cert-file": ("string", None, None),
         "tls-cipher-suites": ("strings", None, None),
+        "tls-curve-preferences": ("int32Slice", "1.36", None),
         "tls-min-version": ("string", None, None),
         "tls-private-key-file": ("string", None, None),
-        "tls-sni-cert-key": ("string", None, None),
-        "unhealthy-zone-threshold": ("float", None, None),
+        "tls-sni-cert-key": ("namedCertKey", None, None),
+        "unhealthy-zone-threshold": ("float32", None, None),
         "use-service-account-credentials": ("bool", None, None),
-        "v": ("int", None, None),
+        "v": ("Level", None, None),
         "version": ("version[=true]", None, None),
         "vmodule": ("pattern=N,...", None, None),
         "volume-host-allow-local-loopback": ("bool", None, "1.31"),
@@ -432,7 +457,7 @@ _FLAGS = {
         "authorization-webhook-cache-authorized-ttl": ("duration", None, None),
         "authorization-webhook-cache-unauthorized-ttl": ("duration", None, None),
         "azure-container-registry-config": ("string", None, "1.30"),
-        "bind-address": ("string", None, None),
+        "bind-address": ("ip", None, None),
         "cert-dir": ("string", None, None),
         "client-ca-file": ("string", None, None),
         "config": ("string", None, None),
@@ -445,7 +470,7 @@ _FLAGS = {
         "http2-max-streams-per-connection": ("int", None, None),
         "kube-api-burst": ("int32", None, None),
         "kube-api-content-type": ("string", None, None),
-        "kube-api-qps": ("float", None, None),
+        "kube-api-qps": ("float32", None, None),
         "kubeconfig": ("string", None, None),
         "leader-elect": ("bool", None, None),
         "leader-elect-lease-duration": ("duration", None, None),
@@ -476,26 +501,27 @@ _FLAGS = {
         "show-hidden-metrics-for-version": ("string", None, None),
         "tls-cert-file": ("string", None, None),
         "tls-cipher-suites": ("strings", None, None),
+        "tls-curve-preferences": ("int32Slice", "1.36", None),
         "tls-min-version": ("string", None, None),
         "tls-private-key-file": ("string", None, None),
-        "tls-sni-cert-key": ("string", None, None),
-        "v": ("int", None, None),
+        "tls-sni-cert-key": ("namedCertKey", None, None),
+        "v": ("Level", None, None),
         "version": ("version[=true]", None, None),
         "vmodule": ("pattern=N,...", None, None),
         "write-config-to": ("string", None, None),
     },
     "kubelet": {
-        "address": ("string", None, None),
+        "address": ("ip", None, None),
         "allowed-unsafe-sysctls": ("strings", None, None),
         "anonymous-auth": ("bool", None, None),
-        "application-metrics-count-limit": ("int", None, None),
+        "application-metrics-count-limit": ("int", None, "1.37"),
         "authentication-token-webhook": ("bool", None, None),
         "authentication-token-webhook-cache-ttl": ("duration", None, None),
         "authorization-mode": ("string", None, None),
         "authorization-webhook-cache-authorized-ttl": ("duration", None, None),
         "authorization-webhook-cache-unauthorized-ttl": ("duration", None, None),
         "azure-container-registry-config": ("string", None, "1.30"),
-        "boot-id-file": ("string", None, None),
+        "boot-id-file": ("string", None, "1.37"),
         "bootstrap-kubeconfig": ("string", None, None),
         "cert-dir": ("string", None, None),
         "cgroup-driver": ("string", None, None),
@@ -508,33 +534,33 @@ _FLAGS = {
         "cluster-domain": ("string", None, None),
         "config": ("string", None, None),
         "config-dir": ("string", None, None),
-        "container-hints": ("string", None, None),
+        "container-hints": ("string", None, "1.37"),
         "container-log-max-files": ("int32", None, None),
         "container-log-max-size": ("string", None, None),
         "container-runtime-endpoint": ("string", None, None),
-        "containerd": ("string", None, None),
-        "containerd-namespace": ("string", None, None),
+        "containerd": ("string", None, "1.37"),
+        "containerd-namespace": ("string", None, "1.37"),
         "contention-profiling": ("bool", None, None),
         "cpu-cfs-quota": ("bool", None, None),
         "cpu-cfs-quota-period": ("duration", None, None),
         "cpu-manager-policy": ("string", None, None),
-        "cpu-manager-policy-options": ("string", None, None),
+        "cpu-manager-policy-options": ("mapStringString", None, None),
         "cpu-manager-reconcile-period": ("duration", None, None),
         "enable-controller-attach-detach": ("bool", None, None),
         "enable-debugging-handlers": ("bool", None, None),
-        "enable-load-reader": ("bool", None, None),
+        "enable-load-reader": ("bool", None, "1.37"),
         "enable-server": ("bool", None, None),
         "enforce-node-allocatable": ("strings", None, None),
         "event-burst": ("int32", None, None),
         "event-qps": ("int32", None, None),
-        "event-storage-age-limit": ("string", None, None),
-        "event-storage-event-limit": ("string", None, None),
-        "eviction-hard": ("strings", None, None),
+        "event-storage-age-limit": ("string", None, "1.37"),
+        "event-storage-event-limit": ("string", None, "1.37"),
+        "eviction-hard": ("mapStringString", None, None),
         "eviction-max-pod-grace-period": ("int32", None, None),
-        "eviction-minimum-reclaim": ("string", None, None),
+        "eviction-minimum-reclaim": ("mapStringString", None, None),
         "eviction-pressure-transition-period": ("duration", None, None),
-        "eviction-soft": ("string", None, None),
-        "eviction-soft-grace-period": ("string", None, None),
+        "eviction-soft": ("mapStringString", None, None),
+        "eviction-soft-grace-period": ("mapStringString", None, None),
         "exit-on-lock-contention": ("bool", None, None),
         "experimental-allocatable-ignore-eviction": ("bool", None, None),
         "experimental-mounter-path": ("string", None, None),
@@ -542,9 +568,9 @@ _FLAGS = {
         "fail-swap-on": ("bool", None, None),
         "feature-gates": ("mapStringBool", None, None),
         "file-check-frequency": ("duration", None, None),
-        "global-housekeeping-interval": ("duration", None, None),
+        "global-housekeeping-interval": ("duration", None, "1.37"),
         "hairpin-mode": ("string", None, None),
-        "healthz-bind-address": ("string", None, None),
+        "healthz-bind-address": ("ip", None, None),
         "healthz-port": ("int32", None, None),
         "help": ("bool", None, None),
         "hostname-override": ("string", None, None),
@@ -562,23 +588,23 @@ _FLAGS = {
         "kube-api-burst": ("int32", None, None),
         "kube-api-content-type": ("string", None, None),
         "kube-api-qps": ("int32", None, None),
-        "kube-reserved": ("string", None, None),
+        "kube-reserved": ("mapStringString", None, None),
         "kube-reserved-cgroup": ("string", None, None),
         "kubeconfig": ("string", None, None),
         "kubelet-cgroups": ("string", None, None),
         "local-storage-capacity-isolation": ("bool", None, None),
         "lock-file": ("string", None, None),
-        "log-cadvisor-usage": ("bool", None, None),
+        "log-cadvisor-usage": ("bool", None, "1.37"),
         "log-flush-frequency": ("duration", None, None),
-        "log-json-info-buffer-size": ("string", None, None),
+        "log-json-info-buffer-size": ("quantity", None, None),
         "log-json-split-stream": ("bool", None, None),
-        "log-text-info-buffer-size": ("string", "1.30", None),
+        "log-text-info-buffer-size": ("quantity", "1.30", None),
         "log-text-split-stream": ("bool", "1.30", None),
         "logging-format": ("string", None, None),
-        "machine-id-file": ("string", None, None),
+        "machine-id-file": ("string", None, "1.37"),
         "make-iptables-util-chains": ("bool", None, None),
         "manifest-url": ("string", None, None),
-        "manifest-url-header": ("string", None, None),
+        "manifest-url-header": ("colonSeparatedMultimapStringString", None, None),
         "max-open-files": ("int", None, None),
         "max-pods": ("int32", None, None),
         "maximum-dead-containers": ("int32", None, None),
@@ -599,15 +625,15 @@ _FLAGS = {
         "port": ("int32", None, None),
         "protect-kernel-defaults": ("bool", None, None),
         "provider-id": ("string", None, None),
-        "qos-reserved": ("string", None, None),
+        "qos-reserved": ("mapStringString", None, None),
         "read-only-port": ("int32", None, None),
         "register-node": ("bool", None, None),
         "register-schedulable": ("bool", None, "1.34"),
-        "register-with-taints": ("string", None, None),
+        "register-with-taints": ("[]v1.Taint", None, None),
         "registry-burst": ("int32", None, None),
         "registry-qps": ("int32", None, None),
         "reserved-cpus": ("string", None, None),
-        "reserved-memory": ("string", None, None),
+        "reserved-memory": ("reserved-memory", None, None),
         "resolv-conf": ("string", None, None),
         "root-dir": ("string", None, None),
         "rotate-certificates": ("bool", None, None),
@@ -617,24 +643,24 @@ _FLAGS = {
         "runtime-request-timeout": ("duration", None, None),
         "seccomp-default": ("bool", None, None),
         "serialize-image-pulls": ("bool", None, None),
-        "storage-driver-buffer-duration": ("duration", None, None),
-        "storage-driver-db": ("string", None, None),
-        "storage-driver-host": ("string", None, None),
-        "storage-driver-password": ("string", None, None),
-        "storage-driver-secure": ("bool", None, None),
-        "storage-driver-table": ("string", None, None),
-        "storage-driver-user": ("string", None, None),
+        "storage-driver-buffer-duration": ("duration", None, "1.37"),
+        "storage-driver-db": ("string", None, "1.37"),
+        "storage-driver-host": ("string", None, "1.37"),
+        "storage-driver-password": ("string", None, "1.37"),
+        "storage-driver-secure": ("bool", None, "1.37"),
+        "storage-driver-table": ("string", None, "1.37"),
+        "storage-driver-user": ("string", None, "1.37"),
         "streaming-connection-idle-timeout": ("duration", None, None),
         "sync-frequency": ("duration", None, None),
         "system-cgroups": ("string", None, None),
-        "system-reserved": ("string", None, None),
+        "system-reserved": ("mapStringString", None, None),
         "system-reserved-cgroup": ("string", None, None),
         "tls-cert-file": ("string", None, None),
-        "tls-cipher-suites": ("string", None, None),
+        "tls-cipher-suites": ("strings", None, None),
         "tls-min-version": ("string", None, None),
         "tls-private-key-file": ("string", None, None),
         "topology-manager-policy": ("string", None, None),
-        "topology-manager-policy-options": ("string", None, None),
+        "topology-manager-policy-options": ("mapStringString", None, None),
         "topology-manager-scope": ("string", None, None),
         "v": ("Level", None, None),
         "version": ("version[=true]", None, None),
@@ -643,11 +669,9 @@ _FLAGS = {
         "volume-stats-agg-period": ("duration", None, None),
     },
     "kube-proxy": {
-        "add-dir-header": ("bool", None, None),
-        "alsologtostderr": ("bool", None, None),
-        "bind-address": ("string", None, None),
+        "bind-address": ("ip", None, None),
         "bind-address-hard-fail": ("bool", None, None),
-        "boot-id-file": ("string", None, "1.30"),
+        "boot-id-file": ("string", None, "1.37"),
         "cleanup": ("bool", None, None),
         "cluster-cidr": ("string", None, None),
         "config": ("string", None, None),
@@ -680,26 +704,20 @@ _FLAGS = {
         "ipvs-udp-timeout": ("duration", None, None),
         "kube-api-burst": ("int32", None, None),
         "kube-api-content-type": ("string", None, None),
-        "kube-api-qps": ("float", None, None),
+        "kube-api-qps": ("float32", None, None),
         "kubeconfig": ("string", None, None),
-        "log-backtrace-at": ("traceLocation", None, None),
-        "log-dir": ("string", None, None),
-        "log-file": ("string", None, None),
-        "log-file-max-size": ("uint", None, None),
         "log-flush-frequency": ("duration", None, None),
         "log-json-info-buffer-size": ("quantity", None, None),
         "log-json-split-stream": ("bool", None, None),
         "log-text-info-buffer-size": ("quantity", "1.30", None),
         "log-text-split-stream": ("bool", "1.30", None),
         "logging-format": ("string", None, None),
-        "logtostderr": ("bool", None, None),
-        "machine-id-file": ("string", None, "1.30"),
+        "machine-id-file": ("string", None, "1.37"),
         "masquerade-all": ("bool", None, None),
         "master": ("string", None, None),
         "metrics-bind-address": ("ipport", None, None),
         "metrics-port": ("int32", None, None),
         "nodeport-addresses": ("strings", None, None),
-        "one-output": ("bool", None, None),
         "oom-score-adj": ("int32", None, None),
         "pod-bridge-interface": ("string", None, None),
         "pod-interface-name-prefix": ("string", None, None),
@@ -707,10 +725,7 @@ _FLAGS = {
         "proxy-mode": ("ProxyMode", None, None),
         "proxy-port-range": ("port-range", None, "1.31"),
         "show-hidden-metrics-for-version": ("string", None, None),
-        "skip-headers": ("bool", None, None),
-        "skip-log-headers": ("bool", None, None),
-        "stderrthreshold": ("int", None, None),
-        "v": ("int", None, None),
+        "v": ("Level", None, None),
         "version": ("version[=true]", None, None),
         "vmodule": ("pattern=N,...", None, None),
         "write-config-to": ("string", None, None),
@@ -727,13 +742,6 @@ _TYPE_CHANGES = {
     },
     "kube-scheduler": {
         "feature-gates": (("1.31", "colonSeparatedMultimapStringString"),),
-    },
-    "kubelet": {
-        "eviction-minimum-reclaim": (("1.29", "strings"),),
-        "eviction-soft": (("1.29", "strings"),),
-        "eviction-soft-grace-period": (("1.29", "strings"),),
-        "kube-reserved": (("1.29", "strings"),),
-        "manifest-url-header": (("1.29", "strings"),),
     },
 }
 
@@ -817,18 +825,19 @@ _REMOVED_EARLIER = {
     },
 }
 
-# The legacy klog flags were removed from every component but kube-proxy in 1.26 (only -v and --vmodule stayed).
+# The legacy klog flags were removed from every component in 1.26 (kubernetes/kubernetes#112120; only -v and --vmodule
+# stayed). The kube-proxy reference pages kept listing them (kubernetes/website#44750); its 1.34-1.37 binaries refuse them.
 _KLOG_LEGACY = ("add-dir-header", "alsologtostderr", "log-backtrace-at", "log-dir", "log-file", "log-file-max-size",
                 "logtostderr", "one-output", "skip-headers", "skip-log-headers", "stderrthreshold")
-for _component in ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet"):
+for _component in COMPONENTS:
     for _name in _KLOG_LEGACY:
         _REMOVED_EARLIER[_component].setdefault(_name, "1.26")
 del _component, _name
 
 # Admission plugins kube-apiserver knows: plugin -> (added_minor, removed_minor), same convention as _FLAGS.
-# 1.28-1.31 and 1.35 from the --enable-admission-plugins text of the reference pages; 1.32-1.34 derived from the
-# release notes (MutatingAdmissionPolicy 1.32, PodTopologyLabels 1.33; NodeDeclaredFeatureValidator is on the
-# 1.35 page).
+# 1.34-1.37 from the real binaries' --enable-admission-plugins help (tests/testbed/flags/<minor>.json); 1.28-1.31 from
+# the same text on the reference pages; 1.32-1.33 derived from the release notes (MutatingAdmissionPolicy 1.32,
+# PodTopologyLabels 1.33).
 _ADMISSION_PLUGINS = {
     "AlwaysAdmit": (None, None),
     "AlwaysDeny": (None, None),
@@ -846,6 +855,7 @@ _ADMISSION_PLUGINS = {
     "ImagePolicyWebhook": (None, None),
     "LimitPodHardAntiAffinityTopology": (None, None),
     "LimitRanger": (None, None),
+    "JobValidation": ("1.36", "1.37"),
     "MutatingAdmissionPolicy": ("1.32", None),
     "MutatingAdmissionWebhook": (None, None),
     "NamespaceAutoProvision": (None, None),
@@ -856,9 +866,12 @@ _ADMISSION_PLUGINS = {
     "OwnerReferencesPermissionEnforcement": (None, None),
     "PersistentVolumeClaimResize": (None, None),
     "PersistentVolumeLabel": (None, "1.31"),
+    "PodGroupProtection": ("1.36", None),
+    "PodGroupWorkloadExists": ("1.36", "1.37"),
     "PodNodeSelector": (None, None),
     "PodSecurity": (None, None),
     "PodTolerationRestriction": (None, None),
+    "PodResizeValidator": ("1.36", None),
     "PodTopologyLabels": ("1.33", None),
     "Priority": (None, None),
     "ResourceQuota": (None, None),
@@ -994,281 +1007,402 @@ def check_admission_plugin(version, name):
 # Feature gates (--feature-gates, KubeletConfiguration.featureGates)
 #
 # Every component registers the same global gate set (kube features, apiserver, component-base and client-go
-# features), so the data is one table for all components. A gate's history is a string of specs
+# features), so the data is one table for all components; _GATES_NOT_REGISTERED_BY lists the exceptions the real
+# binaries show. A gate's history is a string of specs
 # "<minor><stage><default>[L]", each valid from its minor until the next one: stage a=alpha b=beta g=GA
 # d=deprecated u=unknown (the gate existed, its stage is not recorded), default 0/1, L = locked to the default.
 #   "1.31a0 1.32b1 1.34g1L": alpha (off) from 1.31, beta (on) from 1.32, GA locked on from 1.34.
 # Sources:
-# * _GATES: kubernetes/kubernetes test/compatibility_lifecycle/reference/versioned_feature_list.yaml as it stood
-#   in the 1.34 cycle (specs up to 1.34), which lists every gate of that release with its versioned specs;
-#   scripts/feature_gates_from_yaml.py turns that file into these lines. _CLIENT_GO_GATES: client-go's
-#   features/known_features.go (registered into every component's gates, absent from the list).
-# * _GONE_GATES: gates of 1.28-1.31 that are no longer in that list: stages from the kubernetes/website
-#   feature gate pages (content/en/docs/reference/command-line-tools-reference/feature-gates/<Gate>.md front
-#   matter; "removed: true" with the last toVersion gives the removal) and the locking from
+# * _GATES: kubernetes/kubernetes test/compatibility_lifecycle/reference/versioned_feature_list.yaml of v1.37.2
+#   (the source the real 1.37 binaries were built from), which lists every gate of that release with its versioned
+#   specs; scripts/feature_gates_from_yaml.py turns that file into these lines. Adjusted from the lists of
+#   v1.34.4, v1.35.4 and v1.36.3 and the binaries: a gate first listed by a release after 1.34 starts with that
+#   release (ImageVolumeWithDigest is "1.35" in the list but first registered by 1.36; same for
+#   AllowServiceExternalIPs, ChangeContainerStatusOnKubeletRestart, KubeProxyIPVS, ServiceCIDRStatusFieldWiping);
+#   a spec with minCompatibilityVersion X applies from X+1 (the default --min-compatibility-version is the previous
+#   minor); TopologyManagerPolicyOptions is locked from 1.36 only (the 1.34/1.35 binaries let it be set false; the
+#   1.37 list marks the 1.32 spec locked). The list names RuntimeClassInImageCriApi by its Go constant
+#   RuntimeClassInImageCriAPI. _CLIENT_GO_GATES: client-go v0.37.2 features/known_features.go (registered into
+#   every component's gates, absent from the list).
+# * _GONE_GATES: gates no longer in the 1.37 list. Those that left after 1.34: the specs of the last release list
+#   that has them, removed in the release after it. Those in the 1.34-cycle list but not in the v1.34.4 one:
+#   removed in 1.34. The older ones: gates of 1.28-1.31 that are not in the 1.34 list: stages from the
+#   kubernetes/website feature gate pages (content/en/docs/reference/command-line-tools-reference/feature-gates/
+#   <Gate>.md front matter; "removed: true" with the last toVersion gives the removal) and the locking from
 #   test/featuregates_linter/test_data/unversioned_feature_list.yaml of the 1.31 cycle. A removal of None: the
 #   pages do not record it; the gate is accepted up to 1.33 and unknown from 1.34 on (not in the 1.34 list).
+# Checked against the real 1.34-1.37 binaries (tests/testbed/flag_data.py, tests/unit/testbed/test_real_flags.py):
+# the alpha and beta gates each component prints in its --feature-gates help, and kube-scheduler accepting every
+# gate of the table at its default, refusing every other name and refusing each locked gate set against its default.
 # Gaps: a gate removed between 1.28 and 1.33 that is missing from _GONE_GATES is reported unrecognized on the
-# versions that still had it, and gates added in 1.35 are not recorded, so unknown names are not refused on
-# minors newer than FEATURE_GATES_DATA_MINOR.
+# versions that still had it; the defaults of GA and deprecated gates, which no binary prints, come from the lists
+# alone. Unknown names are not refused on minors newer than FEATURE_GATES_DATA_MINOR (none is supported now).
 # ---------------------------------------------------------------------------------------------------------------
-FEATURE_GATES_DATA_MINOR = "1.34"
+FEATURE_GATES_DATA_MINOR = "1.37"
 _GONE_GATES_LAST_SEEN = "1.31"  # the unversioned_feature_list.yaml the locking of _GONE_GATES comes from
+_GONE_GATES_GONE_BY = "1.34"  # the first gate list the _GONE_GATES without a removal minor are missing from
+
+# Gates the named components do not register although the others do (their --feature-gates help lacks them and
+# kube-scheduler refuses them as unrecognized).
+_GATES_NOT_REGISTERED_BY = {
+    "ControllerManagerReleaseLeaderElectionLockOnExit": ("kube-scheduler",),
+}
 
 _GATES = {
-    "AggregatedDiscoveryRemoveBetaType": "1.0g0 1.33d1",
+    "AggregatedDiscoveryRemoveBetaType": "1.0g0 1.33d1 1.35d1L",
     "AllAlpha": "1.0a0",
     "AllBeta": "1.0b0",
     "AllowDNSOnlyNodeCSR": "1.0g1 1.31d0",
     "AllowInsecureKubeletCertificateSigningRequests": "1.0g1 1.31d0",
-    "AllowOverwriteTerminationGracePeriodSeconds": "1.0g1 1.32d0",
+    "AllowOverwriteTerminationGracePeriodSeconds": "1.0g1 1.32d0 1.35d0L",
     "AllowParsingUserUIDFromCertAuth": "1.33b1",
-    "AllowServiceLBStatusOnNonLB": "1.0g1 1.29d0 1.32d0L",
-    "AllowUnsafeMalformedObjectDeletion": "1.32a0",
-    "AnonymousAuthConfigurableEndpoints": "1.31a0 1.32b1 1.34g1L",
-    "AnyVolumeDataSource": "1.18a0 1.24b1 1.33g1L",
+    "AllowServiceExternalIPs": "1.36g1",
+    "AllowUnsafeMalformedObjectDeletion": "1.32a0 1.37b1",
     "APIResponseCompression": "1.8a0 1.16b1",
     "APIServerIdentity": "1.20a0 1.26b1",
-    "APIServerTracing": "1.22a0 1.27b1",
+    "APIServerWebhookAuthenticationToken": "1.37a0",
     "APIServingWithRoutine": "1.30a0",
-    "AuthorizeNodeWithSelectors": "1.31a0 1.32b1 1.34g1L",
-    "AuthorizeWithSelectors": "1.31a0 1.32b1 1.34g1L",
-    "BtreeWatchCache": "1.32b1 1.33g1L",
+    "AtomicWriteVolumeUserFields": "1.37a0",
+    "AuthorizePodWebsocketUpgradeCreatePermission": "1.35b1",
     "CBORServingAndStorage": "1.32a0",
-    "ClearingNominatedNodeNameAfterBinding": "1.34b1",
+    "ChangeContainerStatusOnKubeletRestart": "1.35d0",
+    "ClearingNominatedNodeNameAfterBinding": "1.34a0 1.35b1",
+    "CloudControllerManagerWatchBasedRoutesReconciliation": "1.35a0",
     "CloudControllerManagerWebhook": "1.27a0",
-    "ClusterTrustBundle": "1.27a0 1.33b0",
-    "ClusterTrustBundleProjection": "1.29a0 1.33b0",
-    "ComponentFlagz": "1.32a0",
-    "ComponentSLIs": "1.26a0 1.27b1 1.32g1L",
-    "ComponentStatusz": "1.32a0",
-    "ConcurrentWatchObjectDecode": "1.31b0",
-    "ConsistentListFromCache": "1.28a0 1.31b1 1.34g1L",
+    "ClusterTrustBundle": "1.27a0 1.33b0 1.37g1",
+    "ClusterTrustBundleProjection": "1.29a0 1.33b0 1.37g1",
+    "ComponentFlagz": "1.32a0 1.36b1",
+    "ComponentStatusz": "1.32a0 1.36b1",
+    "CompositePodGroup": "1.37a0",
+    "ConcurrentWatchObjectDecode": "1.31b0 1.37b1",
+    "ConsistentListFromCacheSkipTimeoutFallback": "1.37a0",
+    "ConstrainedImpersonation": "1.35a0 1.36b1",
     "ContainerCheckpoint": "1.25a0 1.30b1",
+    "ContainerRestartRules": "1.34a0 1.35b1",
     "ContainerStopSignals": "1.33a0",
     "ContextualLogging": "1.24a0 1.30b1",
+    "ControllerManagerReleaseLeaderElectionLockOnExit": "1.36a0",
     "CoordinatedLeaderElection": "1.31a0 1.33b0",
     "CPUManagerPolicyAlphaOptions": "1.23a0",
     "CPUManagerPolicyBetaOptions": "1.23b1",
     "CPUManagerPolicyOptions": "1.22a0 1.23b1 1.33g1L",
+    "CRDObservedGenerationTracking": "1.35b0 1.36b1",
     "CRDValidationRatcheting": "1.28a0 1.30b1 1.33g1L",
-    "CronJobsScheduledAnnotation": "1.28b1 1.32g1L",
+    "CRIListStreaming": "1.36a0",
     "CrossNamespaceVolumeDataSource": "1.26a0",
-    "CSIMigrationPortworx": "1.23a0 1.25b0 1.31b1 1.33g1L",
+    "CSIServiceAccountTokenSecrets": "1.35b1 1.36g1L",
     "CSIVolumeHealth": "1.21a0",
     # Listed as CPUCFSQuotaPeriod (the Go constant); the gate's name is CustomCPUCFSQuotaPeriod.
-    "CustomCPUCFSQuotaPeriod": "1.12a0",
+    "CustomCPUCFSQuotaPeriod": "1.12a0 1.36g1",
     "CustomResourceFieldSelectors": "1.30a0 1.31b1 1.32g1L",
-    "DeclarativeValidation": "1.33b1",
-    "DeclarativeValidationTakeover": "1.33b0",
-    "DeploymentReplicaSetTerminatingReplicas": "1.33a0",
+    "DeclarativeValidation": "1.33b1 1.36g1L",
+    "DeclarativeValidationBeta": "1.36b1",
+    "DeclarativeValidationTakeover": "1.33b0 1.36d0 1.37d0L",
+    "DefaultPodSysctls": "1.37a0",
+    "DeploymentReplicaSetTerminatingReplicas": "1.33a0 1.35b1",
     "DetectCacheInconsistency": "1.34b1",
-    "DevicePluginCDIDevices": "1.28a0 1.29b1 1.31g1L",
-    "DisableAllocatorDualWrite": "1.31a0 1.33b0 1.34g1",
-    "DisableCPUQuotaWithExclusiveCPUs": "1.33b1",
-    "DisableNodeKubeProxyVersion": "1.29a0 1.31d0 1.33d1",
-    "DRAAdminAccess": "1.32a0",
-    "DRADeviceTaints": "1.33a0",
-    "DRAPartitionableDevices": "1.33a0",
-    "DRAPrioritizedList": "1.33a0",
-    "DRAResourceClaimDeviceStatus": "1.32a0 1.33b1",
+    "DisableAllocatorDualWrite": "1.31a0 1.33b0 1.34g1 1.35g1L",
+    "DisableCPUQuotaWithExclusiveCPUs": "1.33b1 1.36d1 1.37d1L",
+    "DisableNodeKubeProxyVersion": "1.29a0 1.31d0 1.33d1 1.36d1L",
+    "DRAAdminAccess": "1.32a0 1.34b1 1.36g1L",
+    "DRAConsumableCapacity": "1.34a0 1.36b1",
+    "DRADerivedAttributes": "1.37a0",
+    "DRADeviceBindingConditions": "1.34a0 1.36b1",
+    "DRADeviceCompatibilityGroups": "1.37a0",
+    "DRADeviceTaintRules": "1.35a0 1.36b0 1.37g1",
+    "DRADeviceTaints": "1.33a0 1.36b1 1.37g1",
+    "DRAExtendedResource": "1.34a0 1.36b1 1.37g1L",
+    "DRAFractionalCapacityRange": "1.37b0 1.38b1",
+    "DRAListTypeAttributes": "1.36a0",
+    "DRANodeAllocatableResources": "1.36a0",
+    "DRAOptionalNodeOperations": "1.37a0",
+    "DRAPartitionableDevices": "1.33a0 1.36b1",
+    "DRAPartitionableDevicesType": "1.37a0",
+    "DRAPrioritizedList": "1.33a0 1.34b1 1.36g1 1.37g1L",
+    "DRAResourceClaimDeviceStatus": "1.32a0 1.33b1 1.37g1L",
+    "DRAResourceClaimGranularStatusAuthorization": "1.36b1",
+    "DRAResourcePoolStatus": "1.36a0",
     "DRASchedulerFilterTimeout": "1.34b1",
-    "DynamicResourceAllocation": "1.26a0 1.32b0",
+    "DRAWorkloadResourceClaims": "1.36a0 1.37b0",
+    "DynamicResourceAllocation": "1.26a0 1.32b0 1.34g1 1.35g1L",
+    "EmptyDirVolumeMode": "1.37a0",
+    "EnvFiles": "1.34a0 1.35b1",
+    "EtcdRangeStream": "1.37b1",
     "EventedPLEG": "1.26a0",
-    "ExecProbeTimeout": "1.20g1",
-    "ExternalServiceAccountTokenSigner": "1.32a0 1.34b1",
-    "GitRepoVolumeDriver": "1.0g1 1.33d0",
+    "EvictionRequestAPI": "1.37a0",
+    "ExcludeAdmissionWebhookVirtualResources": "1.37b1",
+    "ExecProbeTimeout": "1.20g1 1.35g1L",
+    "ExtendWebSocketsToKubelet": "1.36b1",
+    "ExternalServiceAccountTokenSigner": "1.32a0 1.34b1 1.36g1L",
+    "GenericWorkload": "1.35a0 1.37b0",
+    "GitRepoVolumeDriver": "1.0g1 1.33d0 1.36d0L",
     "GracefulNodeShutdown": "1.20a0 1.21b1",
     "GracefulNodeShutdownBasedOnPodPriority": "1.23a0 1.24b1",
-    "HonorPVReclaimPolicy": "1.23a0 1.31b1 1.33g1L",
-    "HPAConfigurableTolerance": "1.33a0",
-    "HPAScaleToZero": "1.16a0",
-    "ImageMaximumGCAge": "1.29a0 1.30b1",
-    "ImageVolume": "1.31a0 1.33b0",
-    "InPlacePodVerticalScaling": "1.27a0 1.33b1",
-    "InPlacePodVerticalScalingAllocatedStatus": "1.32a0 1.33d0",
+    "GRPCContainerProbeTLS": "1.37a0",
+    "H2CContainerProbe": "1.37a0",
+    "HostnameOverride": "1.34a0 1.35b1 1.37g1L",
+    "HPAConfigurableTolerance": "1.33a0 1.35b1 1.37g1L",
+    "HPAGeneration": "1.37b1",
+    "HPAOptimizedSelectorStore": "1.37b1",
+    "HPAScaleToZero": "1.16a0 1.37b1",
+    "HugepageAwareEviction": "1.37b1",
+    "ImageMaximumGCAge": "1.29a0 1.30b1 1.35g1L",
+    "ImageVolume": "1.31a0 1.33b0 1.35b1 1.36g1L",
+    "ImageVolumeWithDigest": "1.36a0",
+    "InPlacePodLevelResourcesVerticalScaling": "1.35a0 1.36b1",
+    "InPlacePodVerticalScaling": "1.27a0 1.33b1 1.35g1L",
     "InPlacePodVerticalScalingExclusiveCPUs": "1.32a0",
-    "InTreePluginPortworxUnregister": "1.23a0",
-    "JobBackoffLimitPerIndex": "1.28a0 1.29b1 1.33g1L",
-    "JobManagedBy": "1.30a0 1.32b1",
-    "JobPodReplacementPolicy": "1.28a0 1.29b1 1.34g1L",
-    "JobSuccessPolicy": "1.30a0 1.31b1 1.33g1L",
+    "InPlacePodVerticalScalingExclusiveMemory": "1.34a0",
+    "InPlacePodVerticalScalingInitContainers": "1.36b1 1.37g1L",
+    "InPlacePodVerticalScalingMemoryBackedVolumes": "1.37a0",
+    "InPlacePodVerticalScalingSchedulerPreemption": "1.37a0",
+    "InterPodAffinityHostnameFastPath": "1.37a0",
+    "JobManagedBy": "1.30a0 1.32b1 1.35g1L",
     "KMSv1": "1.0g1 1.28d1 1.29d0",
-    "KubeletCgroupDriverFromCRI": "1.28a0 1.31b1",
-    "KubeletCrashLoopBackOffMax": "1.32a0",
-    "KubeletEnsureSecretPulledImages": "1.33a0",
-    "KubeletFineGrainedAuthz": "1.32a0 1.33b1",
-    "KubeletInUserNamespace": "1.22a0",
-    "KubeletPodResourcesDynamicResources": "1.27a0",
-    "KubeletPodResourcesGet": "1.27a0",
+    "KubeletAllocatedPodsEndpoint": "1.37a0",
+    "KubeletCgroupDriverFromCRI": "1.28a0 1.31b1 1.34g1L",
+    "KubeletCrashLoopBackOffMax": "1.32a0 1.35b1",
+    "KubeletEnsureSecretPulledImages": "1.33a0 1.35b1",
+    "KubeletFineGrainedAuthz": "1.32a0 1.33b1 1.36g1L",
+    "KubeletInUserNamespace": "1.22a0 1.37b1",
+    "KubeletPodResourcesDynamicResources": "1.27a0 1.34b1 1.36g1L",
+    "KubeletPodResourcesGet": "1.27a0 1.34b1 1.36g1L",
     "KubeletPodResourcesListUseActivePods": "1.0g0 1.34d1",
-    "KubeletPSI": "1.33a0",
+    "KubeletPSI": "1.33a0 1.34b1 1.36g1L",
     "KubeletRegistrationGetOnExistsOnly": "1.0g1 1.32d0",
     "KubeletSeparateDiskGC": "1.29a0 1.31b1",
-    "KubeletServiceAccountTokenForCredentialProviders": "1.33a0",
+    "KubeletServiceAccountTokenForCredentialProviders": "1.33a0 1.34b1",
     "KubeletTracing": "1.25a0 1.27b1 1.34g1L",
-    "LegacySidecarContainers": "1.0g1 1.33d0",
+    "KubeProxyIPVS": "1.37d1",
+    "KubeProxyNFTablesLocalhostNodePorts": "1.37a0",
     "ListFromCacheSnapshot": "1.33a0 1.34b1",
-    "LoadBalancerIPMode": "1.29a0 1.30b1 1.32g1L",
     "LocalStorageCapacityIsolationFSQuotaMonitoring": "1.15a0 1.31b0",
-    "LogarithmicScaleDown": "1.21a0 1.22b1 1.31g1L",
     "LoggingAlphaOptions": "1.24a0",
     "LoggingBetaOptions": "1.24b1",
+    "ManifestBasedAdmissionControlConfig": "1.36a0 1.37b1",
     "MatchLabelKeysInPodAffinity": "1.29a0 1.31b1 1.33g1L",
     "MatchLabelKeysInPodTopologySpread": "1.25a0 1.27b1",
     "MatchLabelKeysInPodTopologySpreadSelectorMerge": "1.34b1",
-    "MaxUnavailableStatefulSet": "1.24a0",
-    "MemoryManager": "1.21a0 1.22b1 1.32g1L",
-    "MemoryQoS": "1.22a0",
+    "MaxUnavailableStatefulSet": "1.24a0 1.35b0 1.37b1",
+    "MemoryQoS": "1.22a0 1.37b1",
     "MultiCIDRServiceAllocator": "1.27a0 1.31b0 1.33g1 1.34g1L",
-    "MutableCSINodeAllocatableCount": "1.33a0",
-    "MutatingAdmissionPolicy": "1.32a0 1.34b0",
+    "MutableCSINodeAllocatableCount": "1.33a0 1.34b0 1.35b1 1.36g1L",
+    "MutablePodResourcesForSuspendedJobs": "1.35a0 1.36b1",
+    "MutablePVNodeAffinity": "1.35a0",
+    "MutableSchedulingDirectivesForSuspendedJobs": "1.35a0 1.36b1",
+    "MutatingAdmissionPolicy": "1.32a0 1.34b0 1.36g1",
+    "NativeHistograms": "1.36a0 1.37b1",
+    "NFTablesNetlink": "1.37b1",
     "NFTablesProxyMode": "1.29a0 1.31b1 1.33g1L",
+    "NodeControllerLeaseCircuitBreaker": "1.37b1",
+    "NodeDeclaredFeatures": "1.35a0 1.36b1 1.37g1L",
     "NodeInclusionPolicyInPodTopologySpread": "1.25a0 1.26b1 1.33g1L",
-    "NodeLogQuery": "1.27a0 1.30b0",
+    "NodeLifecycleConditions": "1.37a0",
+    "NodeLogQuery": "1.27a0 1.30b0 1.36g1L",
     "NodeSwap": "1.22a0 1.28b0 1.30b1 1.34g1L",
-    "NominatedNodeNameForExpectation": "1.34b1",
+    "NominatedNodeNameForExpectation": "1.34a0 1.35b1",
     "OpenAPIEnums": "1.23a0 1.24b1",
-    "OrderedNamespaceDeletion": "1.30b0 1.33b1 1.34g1L",
-    "PodAndContainerStatsFromCRI": "1.23a0",
+    "OpportunisticBatching": "1.35b1",
+    "PersistentVolumeClaimUnusedSinceTime": "1.36a0 1.37b1",
+    "PLEGOnDemandRelist": "1.36b1 1.37g1L",
+    "PodAndContainerStatsFromCRI": "1.23a0 1.37b0",
+    "PodCertificateRequest": "1.34a0 1.35b0 1.37g1",
     "PodDeletionCost": "1.21a0 1.22b1",
-    "PodIndexLabel": "1.28b1 1.32g1L",
-    "PodLevelResources": "1.32a0",
-    "PodLifecycleSleepAction": "1.29a0 1.30b1",
-    "PodLifecycleSleepActionAllowZero": "1.32a0 1.33b1",
+    "PodGroupPreemptionPolicy": "1.37a0",
+    "PodLevelResourceManagers": "1.36a0 1.37b0",
+    "PodLevelResources": "1.32a0 1.34b1",
+    "PodLevelResourcesFixDefaulting": "1.37b1",
+    "PodLevelResourcesFixKubeletQOSClass": "1.37b1",
     "PodLogsQuerySplitStreams": "1.32a0",
-    "PodObservedGenerationTracking": "1.33a0",
-    "PodReadyToStartContainersCondition": "1.28a0 1.29b1",
+    "PodObservedGenerationTracking": "1.33a0 1.34b1 1.35g1L",
+    "PodReadyToStartContainersCondition": "1.28a0 1.29b1 1.37g1L",
+    "PodsAPI": "1.36a0 1.37b1",
     "PodSchedulingReadiness": "1.26a0 1.27b1 1.30g1L",
-    "PodTopologyLabelsAdmission": "1.33a0",
+    "PodTopologyLabelsAdmission": "1.33a0 1.35b1",
     "PortForwardWebsockets": "1.30a0 1.31b1",
-    "PreferSameTrafficDistribution": "1.33a0 1.34b1",
-    "PreventStaticPodAPIReferences": "1.34b1",
-    "ProcMountType": "1.12a0 1.31b0 1.33b1",
+    "PreferSameTrafficDistribution": "1.33a0 1.34b1 1.35g1L",
+    "ProcMountType": "1.12a0 1.31b0 1.33b1 1.36g1L",
     "QOSReserved": "1.11a0",
     "RecoverVolumeExpansionFailure": "1.23a0 1.32b1 1.34g1L",
     "RecursiveReadOnlyMounts": "1.30a0 1.31b1 1.33g1L",
     "ReduceDefaultCrashLoopBackOffDecay": "1.33a0",
-    "RelaxedDNSSearchValidation": "1.32a0 1.33b1 1.34g1L",
     "RelaxedEnvironmentVariableValidation": "1.30a0 1.32b1 1.34g1L",
-    "RelaxedServiceNameValidation": "1.34a0",
+    "RelaxedServiceNameValidation": "1.34a0 1.36b1 1.37g1L",
+    "ReloadKubeletClientCAFile": "1.36b1",
     "ReloadKubeletServerCertificateFile": "1.31b1",
     "RemoteRequestHeaderUID": "1.32a0 1.33b1",
-    "ResilientWatchCacheInitialization": "1.31b1 1.34g1L",
-    "ResourceHealthStatus": "1.31a0",
-    "RetryGenerateName": "1.30a0 1.31b1 1.32g1L",
+    "ResourceHealthStatus": "1.31a0 1.36b1",
+    "ResourceHealthStatusMessage": "1.36b1",
+    "RestartAllContainersOnContainerExits": "1.35a0 1.36b1",
     "RotateKubeletServerCertificate": "1.7a0 1.12b1",
-    "RuntimeClassInImageCriAPI": "1.29a0",
-    "SchedulerAsyncAPICalls": "1.34b1",
+    "RuntimeClassInImageCriApi": "1.29a0",
+    "SchedulerAsyncAPICalls": "1.34b0",
     "SchedulerAsyncPreemption": "1.32a0 1.33b1",
     "SchedulerPopFromBackoffQ": "1.33b1",
-    "SchedulerQueueingHints": "1.28b0 1.32b1 1.34g1L",
-    "SELinuxChangePolicy": "1.32a0 1.33b1",
-    "SELinuxMount": "1.30a0 1.33b0",
-    "SELinuxMountReadWriteOncePod": "1.25a0 1.27b0 1.28b1",
-    "SeparateCacheWatchRPC": "1.28b1 1.33d0",
+    "SchedulerPreQueueingHints": "1.37a0",
+    "SELinuxChangePolicy": "1.32a0 1.33b1 1.36g1L",
+    "SELinuxMount": "1.30a0 1.33b0 1.37g1",
+    "SELinuxMountReadWriteOncePod": "1.25a0 1.27b0 1.28b1 1.36g1L",
+    "SeparateCacheWatchRPC": "1.28b1 1.33d0 1.36d0L",
     "SeparateTaintEvictionController": "1.29b1 1.34g1L",
     "ServiceAccountNodeAudienceRestriction": "1.32b0 1.33b1",
     "ServiceAccountTokenJTI": "1.29a0 1.30b1 1.32g1L",
     "ServiceAccountTokenNodeBinding": "1.29a0 1.31b1 1.33g1L",
     "ServiceAccountTokenNodeBindingValidation": "1.29a0 1.30b1 1.32g1L",
     "ServiceAccountTokenPodNodeInfo": "1.29a0 1.30b1 1.32g1L",
-    "ServiceTrafficDistribution": "1.30a0 1.31b1 1.33g1L",
-    "SidecarContainers": "1.28a0 1.29b1 1.33g1L",
+    "ServiceCIDRStatusFieldWiping": "1.36d1",
+    "ShardedListAndWatch": "1.36a0",
     "SizeBasedListCostEstimate": "1.34b1",
-    "SizeMemoryBackedVolumes": "1.20a0 1.22b1 1.32g1L",
-    "StatefulSetAutoDeletePVC": "1.23a0 1.27b1 1.32g1L",
-    "StorageCapacityScoring": "1.33a0",
+    "StaleControllerConsistencyDaemonSet": "1.36b1",
+    "StaleControllerConsistencyHPA": "1.37b1",
+    "StaleControllerConsistencyJob": "1.36b1",
+    "StaleControllerConsistencyReplicaSet": "1.36b1",
+    "StaleControllerConsistencyStatefulSet": "1.36b1",
+    "StatefulSetRecreateStrategy": "1.37a0",
+    "StatefulSetSemanticRevisionComparison": "1.0b1",
+    "StorageCapacityScoring": "1.33a0 1.37b1",
     "StorageNamespaceIndex": "1.30b1 1.33d1",
     "StorageVersionAPI": "1.20a0",
     "StorageVersionHash": "1.14a0 1.15b1",
-    "StorageVersionMigrator": "1.30a0",
-    "StreamingCollectionEncodingToJSON": "1.33b1 1.34g1L",
-    "StreamingCollectionEncodingToProtobuf": "1.33b1 1.34g1L",
-    "StrictCostEnforcementForVAP": "1.30b0 1.32g1L",
-    "StrictCostEnforcementForWebhooks": "1.30b0 1.32g1L",
-    "StrictIPCIDRValidation": "1.33a0",
-    "StructuredAuthenticationConfiguration": "1.29a0 1.30b1 1.34g1L",
+    "StorageVersionMigrator": "1.30a0 1.35b0 1.37g1",
+    "StrictIPCIDRValidation": "1.33a0 1.36b1",
     "StructuredAuthenticationConfigurationEgressSelector": "1.34b1",
-    "StructuredAuthorizationConfiguration": "1.29a0 1.30b1 1.32g1L",
-    "SupplementalGroupsPolicy": "1.31a0 1.33b1",
-    "SystemdWatchdog": "1.32b1",
+    "StructuredAuthenticationConfigurationJWKSMetrics": "1.35b1",
+    "SupplementalGroupsPolicy": "1.31a0 1.33b1 1.35g1L",
+    "SystemdWatchdog": "1.32b1 1.35g1L",
+    "TaintTolerationComparisonOperators": "1.35a0",
     "TokenRequestServiceAccountUIDValidation": "1.34b1",
-    "TopologyAwareHints": "1.21a0 1.23b0 1.24b1 1.33g1L",
+    "TopologyAwareWorkloadScheduling": "1.36a0",
     "TopologyManagerPolicyAlphaOptions": "1.26a0",
     "TopologyManagerPolicyBetaOptions": "1.26b0 1.28b1",
-    "TopologyManagerPolicyOptions": "1.26a0 1.28b1 1.32g1",
+    "TopologyManagerPolicyOptions": "1.26a0 1.28b1 1.32g1 1.36g1L",  # the list says 1.32g1L, see above
     "TranslateStreamCloseWebsocketRequests": "1.29a0 1.30b1",
     "UnauthenticatedHTTP2DOSMitigation": "1.25b0 1.29b1",
-    "UnknownVersionInteroperabilityProxy": "1.28a0",
-    "UserNamespacesPodSecurityStandards": "1.29a0",
-    "UserNamespacesSupport": "1.25a0 1.30b0 1.33b1",
-    "VolumeAttributesClass": "1.29a0 1.31b0",
-    "WatchCacheInitializationPostStartHook": "1.31b0",
-    "WatchFromStorageWithoutResourceVersion": "1.27b0 1.33d0L",
-    "WatchList": "1.27a0 1.32b1 1.33b0",
+    "UnknownVersionInteroperabilityProxy": "1.28a0 1.36b1",
+    "UserNamespacesHostNetworkSupport": "1.35a0",
+    "UserNamespacesSupport": "1.25a0 1.30b0 1.33b1 1.36g1L",
+    "VolumeAttributesClass": "1.29a0 1.31b0 1.34g1 1.36g1L",
+    "VolumeBindMountOptions": "1.37a0",
+    "VolumeLimitScaling": "1.35a0 1.37b1",
+    "WatchCacheInitializationPostStartHook": "1.31b0 1.36b1 1.37g1L",
+    "WatchList": "1.27a0 1.32b1 1.33b0 1.34b1",
+    "WatchListCompression": "1.37b1",
+    "WebhookRoundTripLoadBalancing": "1.37b1",
     "WindowsCPUAndMemoryAffinity": "1.32a0",
-    "WindowsGracefulNodeShutdown": "1.32a0",
+    "WindowsGracefulNodeShutdown": "1.32a0 1.34b1",
     "WindowsHostNetwork": "1.26a0 1.33d0",
-    "WinDSR": "1.14a0 1.33b1",
-    "WinOverlay": "1.14a0 1.20b1",
+    "WinDSR": "1.14a0 1.33b1 1.34g1L",
+    "WinOverlay": "1.14a0 1.20b1 1.34g1L",
+    "WorkloadWithJob": "1.36a0",
 }
 
 _CLIENT_GO_GATES = {
+    "AtomicFIFO": "1.36b1",
+    "ClientsAllowCARotation": "1.36b1",
     "ClientsAllowCBOR": "1.32a0",
+    "ClientsAllowTLSCacheGC": "1.36b1",
     "ClientsPreferCBOR": "1.32a0",
     "InformerResourceVersion": "1.30a0 1.35g1",
-    "InOrderInformers": "1.33b1",
-    "WatchListClient": "1.30b0",
+    "InOrderInformers": "1.33b1 1.36g1L",
+    "InOrderInformersBatchProcess": "1.35b1",
+    "UnlockWhileProcessingFIFO": "1.36b1",
+    "WatchListClient": "1.30b0 1.35b1",
 }
 
 # name -> (history, removed in); history ends before the removal.
 _GONE_GATES = {
     "AdmissionWebhookMatchConditions": ("1.27a0 1.28b1 1.30g1L", "1.33"),
     "AggregatedDiscoveryEndpoint": ("1.26a0 1.27b1 1.30g1L", None),
+    "AllowServiceLBStatusOnNonLB": ("1.0g1 1.29d0 1.32d0L", "1.35"),
+    "AnonymousAuthConfigurableEndpoints": ("1.31a0 1.32b1 1.34g1L", "1.37"),
+    "AnyVolumeDataSource": ("1.18a0 1.24b1 1.33g1L", "1.37"),
     "APIListChunking": ("1.8a0 1.9b1 1.29g1L", "1.33"),
     "APIPriorityAndFairness": ("1.18a0 1.20b1 1.29g1", "1.31"),
     "APISelfSubjectReview": ("1.26a0 1.27b1 1.28g1", "1.30"),
+    "APIServerTracing": ("1.22a0 1.27b1 1.34g1L", "1.37"),
     "AppArmor": ("1.4b1 1.31g1L", "1.33"),
     "AppArmorFields": ("1.30b1 1.31g1L", None),
+    "AuthorizeNodeWithSelectors": ("1.31a0 1.32b1 1.34g1L", "1.37"),
+    "AuthorizeWithSelectors": ("1.31a0 1.32b1 1.34g1L", "1.37"),
+    "BtreeWatchCache": ("1.32b1 1.33g1L", "1.37"),
     "CloudDualStackNodeIPs": ("1.27a0 1.29b1 1.30g1L", "1.32"),
+    "ComponentSLIs": ("1.26a0 1.27b1 1.32g1L", "1.35"),
+    "ConsistentListFromCache": ("1.28a0 1.31b1 1.34g1L", "1.37"),
     "CPUManager": ("1.8a0 1.10b1 1.26g1L", None),
+    "CronJobsScheduledAnnotation": ("1.28b1 1.32g1L", "1.35"),
+    "CSIMigrationPortworx": ("1.23a0 1.25b0 1.31b1 1.33g1L", "1.36"),
+    "DevicePluginCDIDevices": ("1.28a0 1.29b1 1.31g1L", "1.34"),
     "DisableCloudProviders": ("1.22a0 1.29b1 1.31g1L", "1.33"),
     "DisableKubeletCloudCredentialProviders": ("1.23a0 1.29b1 1.31g1L", None),
     "DRAControlPlaneController": ("1.0u0", None),
     "EfficientWatchResumption": ("1.0u1 1.31g1L", None),
     "ElasticIndexedJob": ("1.27b1 1.31g1L", None),
     "ExpandedDNSConfig": ("1.22a0 1.26b1 1.28g1", "1.30"),
+    "GangScheduling": ("1.35a0", "1.37"),
+    "HonorPVReclaimPolicy": ("1.23a0 1.31b1 1.33g1L", "1.36"),
     "HPAContainerMetrics": ("1.20a0 1.27b1 1.30g1L", "1.32"),
+    "InPlacePodVerticalScalingAllocatedStatus": ("1.32a0 1.33d0", "1.36"),
+    "InTreePluginPortworxUnregister": ("1.23a0", "1.36"),
+    "JobBackoffLimitPerIndex": ("1.28a0 1.29b1 1.33g1L", "1.37"),
     "JobPodFailurePolicy": ("1.25a0 1.26b1 1.31g1L", None),
+    "JobPodReplacementPolicy": ("1.28a0 1.29b1 1.34g1L", "1.37"),
     "JobReadyPods": ("1.23a0 1.24b1 1.29g1", "1.31"),
+    "JobSuccessPolicy": ("1.30a0 1.31b1 1.33g1L", "1.37"),
     "KMSv2": ("1.25a0 1.27b1 1.29g1", "1.32"),
     "KMSv2KDF": ("1.28b0 1.29g1", "1.32"),
     "KubeletPodResourcesGetAllocatable": ("1.21a0 1.23b1 1.28g1", "1.30"),
     "KubeProxyDrainingTerminatingNodes": ("1.0u1 1.31g1L", None),
     "LegacyServiceAccountTokenCleanUp": ("1.28a0 1.29b1 1.30g1L", "1.32"),
     "LegacyServiceAccountTokenTracking": ("1.26a0 1.27b1 1.28g1", "1.30"),
+    "LegacySidecarContainers": ("1.0g1 1.33d0", "1.34"),
+    "LoadBalancerIPMode": ("1.29a0 1.30b1 1.32g1L", "1.35"),
+    "LogarithmicScaleDown": ("1.21a0 1.22b1 1.31g1L", "1.37"),
+    "MemoryManager": ("1.21a0 1.22b1 1.32g1L", "1.36"),
     "MinDomainsInPodTopologySpread": ("1.24a0 1.25b0 1.27b1 1.30g1L", "1.32"),
     "NewVolumeManagerReconstruction": ("1.25a0 1.27b1 1.30g1L", "1.32"),
     "NodeOutOfServiceVolumeDetach": ("1.0u1 1.31g1L", None),
+    "OrderedNamespaceDeletion": ("1.30b0 1.33b1 1.34g1L", "1.37"),
     "PDBUnhealthyPodEvictionPolicy": ("1.26a0 1.27b1 1.31g1L", "1.33"),
     "PersistentVolumeLastPhaseTransitionTime": ("1.0u1 1.31g1L", None),
     "PodDisruptionConditions": ("1.0u1 1.31g1L", None),
     "PodHostIPs": ("1.28a0 1.29b1 1.30g1L", "1.32"),
+    "PodIndexLabel": ("1.28b1 1.32g1L", "1.35"),
+    "PodLifecycleSleepAction": ("1.29a0 1.30b1 1.34g1L", "1.37"),
+    "PodLifecycleSleepActionAllowZero": ("1.32a0 1.33b1 1.34g1L", "1.37"),
     "PodSecurity": ("1.22a0 1.23b1 1.25g1", "1.28"),
+    "PreventStaticPodAPIReferences": ("1.34b1", "1.37"),
+    "ProbeHostPodSecurityStandards": ("1.34g1L", "1.35"),
     "ProbeTerminationGracePeriod": ("1.21a0 1.22b0 1.25b1 1.28g1", "1.29"),
     "ProxyTerminatingEndpoints": ("1.22a0 1.26b1 1.28g1", "1.30"),
     "ReadWriteOncePod": ("1.22a0 1.27b1 1.29g1", "1.31"),
+    "RelaxedDNSSearchValidation": ("1.32a0 1.33b1 1.34g1L", "1.37"),
     "RemainingItemCount": ("1.0u1 1.31g1L", None),
+    "ResilientWatchCacheInitialization": ("1.31b1 1.34g1L", "1.37"),
+    "RetryGenerateName": ("1.30a0 1.31b1 1.32g1L", "1.37"),
+    "SchedulerQueueingHints": ("1.28b0 1.32b1 1.34g1L", "1.37"),
     "SeccompDefault": ("1.22a0 1.25b1 1.27g1", "1.29"),
     "ServerSideApply": ("1.14a0 1.16b1 1.22g1L", "1.32"),
     "ServerSideFieldValidation": ("1.0u1 1.31g1L", None),
     "ServiceNodePortStaticSubrange": ("1.27a0 1.28b1 1.29g1", "1.31"),
+    "ServiceTrafficDistribution": ("1.30a0 1.31b1 1.33g1L", "1.36"),
+    "SidecarContainers": ("1.28a0 1.29b1 1.33g1L", "1.37"),
+    "SizeMemoryBackedVolumes": ("1.20a0 1.22b1 1.32g1L", "1.35"),
     "StableLoadBalancerNodeSet": ("1.27b1 1.30g1L", "1.32"),
+    "StatefulSetAutoDeletePVC": ("1.23a0 1.27b1 1.32g1L", "1.35"),
     "StatefulSetStartOrdinal": ("1.0u1 1.31g1L", None),
+    "StreamingCollectionEncodingToJSON": ("1.33b1 1.34g1L", "1.37"),
+    "StreamingCollectionEncodingToProtobuf": ("1.33b1 1.34g1L", "1.37"),
+    "StrictCostEnforcementForVAP": ("1.30b0 1.32g1L", "1.35"),
+    "StrictCostEnforcementForWebhooks": ("1.30b0 1.32g1L", "1.35"),
+    "StructuredAuthenticationConfiguration": ("1.29a0 1.30b1 1.34g1L", "1.37"),
+    "StructuredAuthorizationConfiguration": ("1.29a0 1.30b1 1.32g1L", "1.36"),
+    "TopologyAwareHints": ("1.21a0 1.23b0 1.24b1 1.33g1L", "1.36"),
+    "UserNamespacesPodSecurityStandards": ("1.29a0", "1.35"),
     "ValidatingAdmissionPolicy": ("1.26a0 1.28b0 1.30g1L", "1.32"),
     "VolumeCapacityPriority": ("1.0u0", None),
     "WatchBookmark": ("1.0u1 1.31g1L", None),
+    "WatchFromStorageWithoutResourceVersion": ("1.27b0 1.33d0L", "1.36"),
+    "WorkloadAwarePreemption": ("1.36a0", "1.37"),
     "ZeroLimitedNominalConcurrencyShares": ("1.29b0 1.30g1L", "1.32"),
 }
 
@@ -1284,7 +1418,7 @@ def _gate_history(name):
         history, removed, gone_by = _GATES.get(name) or _CLIENT_GO_GATES[name], None, None
     elif name in _GONE_GATES:
         history, removed = _GONE_GATES[name]
-        gone_by = None if removed else FEATURE_GATES_DATA_MINOR
+        gone_by = None if removed else _GONE_GATES_GONE_BY
     else:
         return None
     specs = []
@@ -1346,6 +1480,8 @@ def check_feature_gate(component, version, name, value):
     minor_str = minor(version)
     gate = str(name).strip()
     spec, reason = _gate_at(gate, minor_str)
+    if spec is not None and component in _GATES_NOT_REGISTERED_BY.get(gate, ()):
+        spec, reason = None, "not registered by %s" % component
     if spec is None:
         if reason is None and _key(minor_str) > _key(FEATURE_GATES_DATA_MINOR):
             return None

@@ -21,12 +21,13 @@ Public API::
     plan(current_text, settings, version, sysctls=None, file_exists=None) -> dict
 
 Where the field list comes from: the v1beta1 ``KubeletConfiguration`` struct (k8s.io/kubelet/config/v1beta1,
-types.go) as of v1.28, with the fields added since taken from the v1.29-v1.34 release notes:
-podLogsDir, imageMaximumGCAge (1.29); containerLogMaxWorkers, containerLogMonitorInterval (1.30);
-failCgroupV1 (1.31); crashLoopBackOff, singleProcessOOMKill (1.32); imagePullCredentialsVerificationPolicy,
-preloadedImagesVerificationAllowlist, userNamespaces (1.33); mergeDefaultEvictionSettings (1.34). No top-level
-field was removed from v1beta1 between 1.28 and 1.35 (iptablesMasqueradeBit/iptablesDropBit lost their flags in
-1.31 but stay in the file format). The 1.33/1.34 attributions are the least certain part.
+types.go). For 1.34-1.37 it is checked against the source each real kubelet of the test bed was built from
+(tests/testbed/flags/<minor>.json, tests/unit/testbed/test_real_flags.py); 1.36 added memoryReservationPolicy
+and tlsCurvePreferences, 1.37 defaultPodSysctls. The attributions before 1.34 come from the v1.29-v1.34 release
+notes (podLogsDir, imageMaximumGCAge 1.29; containerLogMaxWorkers, containerLogMonitorInterval 1.30;
+failCgroupV1 1.31; crashLoopBackOff, singleProcessOOMKill 1.32; imagePullCredentialsVerificationPolicy,
+preloadedImagesVerificationAllowlist, userNamespaces 1.33; mergeDefaultEvictionSettings 1.34) and are not checked
+against a binary.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ if HAS_YAML:
 
 API_VERSION = "kubelet.config.k8s.io/v1beta1"
 KIND = "KubeletConfiguration"
-SUPPORTED_MINORS = ("1.28", "1.29", "1.30", "1.31", "1.32", "1.33", "1.34", "1.35")
+SUPPORTED_MINORS = ("1.28", "1.29", "1.30", "1.31", "1.32", "1.33", "1.34", "1.35", "1.36", "1.37")
 
 # What the kubelet checks at start when protectKernelDefaults is true (pkg/kubelet/cm, setupKernelTunables).
 KERNEL_DEFAULTS = (
@@ -127,6 +128,8 @@ _FIELDS = {
     "imagePullCredentialsVerificationPolicy": ("string", "1.33"),
     "preloadedImagesVerificationAllowlist": ("list", "1.33"), "userNamespaces": ("map", "1.33"),
     "mergeDefaultEvictionSettings": ("bool", "1.34"),
+    "memoryReservationPolicy": ("string", "1.36"), "tlsCurvePreferences": ("list", "1.36"),
+    "defaultPodSysctls": ("map", "1.37"),
 }
 
 # Nested structures whose fields are checked too: dotted path -> type.

@@ -769,7 +769,9 @@ def write_manifest(path, content, expected_sha256, backup_dir, backup_keep=5, ch
 
 
 def pod_flags(pod, container=None, version=None):
-    """Read-only view of a Pod's flags: ``{component, version, container, flags: {name: effective value}}``.
+    """Read-only view of a Pod's flags: ``{component, version, supported, container, flags: {name: value}}``.
+
+    ``supported`` says whether k8s_flags knows the flags of that version (k8s_flags.SUPPORTED_MINORS).
 
     The same parsing as :func:`edit_pod` (used by roles that compute a flag from the value already there, e.g. to
     drop one member of a list flag). Raises :class:`ManifestError` like :func:`edit_pod`.
@@ -783,5 +785,7 @@ def pod_flags(pod, container=None, version=None):
         segments.append(("command", _tokenize(target["command"][1:], flag_types)))
     if isinstance(target.get("args"), list):
         segments.append(("args", _tokenize(target["args"], flag_types)))
-    return {"component": component, "version": str(version).lstrip("v") if version else None,
+    version_text = str(version).lstrip("v") if version else None
+    return {"component": component, "version": version_text,
+            "supported": bool(version_text) and ".".join(version_text.split(".")[:2]) in k8s_flags.SUPPORTED_MINORS,
             "container": target.get("name"), "flags": _flag_values(segments)}

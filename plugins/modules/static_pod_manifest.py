@@ -94,7 +94,7 @@ options:
   version:
     description:
       - Kubernetes version of the component (V(1.33) or V(1.33.5)); by default the tag of the container's image.
-      - Supported are 1.28 to 1.35.
+      - Supported are 1.28 to 1.37 (1.34 to 1.37 checked against the real binaries).
     type: str
   backup_dir:
     description:

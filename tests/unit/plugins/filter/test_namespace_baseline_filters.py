@@ -40,8 +40,8 @@ def test_rendered_baseline_validates_strictly_for_every_supported_minor(minor):
     assert flt.namespace_baseline_schema_problems(manifests, minor) == []
 
 
-def test_supported_minors_are_1_28_to_1_35():
-    assert k8s_flags.SUPPORTED_MINORS[0] == "1.28" and k8s_flags.SUPPORTED_MINORS[-1] == "1.35"
+def test_supported_minors_are_1_28_to_1_37():
+    assert k8s_flags.SUPPORTED_MINORS[0] == "1.28" and k8s_flags.SUPPORTED_MINORS[-1] == "1.37"
 
 
 def test_broken_manifests_are_rejected_with_the_validator_message():
@@ -69,8 +69,8 @@ def test_unknown_kind_and_garbage_are_problems_not_crashes():
 
 
 def test_version_outside_the_supported_range_is_an_error():
-    with pytest.raises(AnsibleFilterError, match="1.36 is not supported"):
-        flt.namespace_baseline_schema_problems([], "1.36")
+    with pytest.raises(AnsibleFilterError, match="1.38 is not supported"):
+        flt.namespace_baseline_schema_problems([], "1.38")
 
 
 def test_missing_kubernetes_validate_gives_a_clear_error(monkeypatch):

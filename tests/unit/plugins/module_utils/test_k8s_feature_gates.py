@@ -70,9 +70,36 @@ def test_unknown_and_not_yet_added_gates():
         "unrecognized feature gate: NoSuchGate (kubelet v1.33)")
     assert kf.check_feature_gate("kube-apiserver", "1.30", "AnonymousAuthConfigurableEndpoints", True) == (
         "unrecognized feature gate: AnonymousAuthConfigurableEndpoints (kube-apiserver v1.30; added in v1.31)")
-    # Gates of 1.35 are not recorded: an unknown name there is not refused, a known removed one still is.
-    assert kf.check_feature_gate("kubelet", "1.35", "NoSuchGate", True) is None
+    # The gate data now reaches the newest supported minor, so unknown names are refused everywhere.
+    assert kf.FEATURE_GATES_DATA_MINOR == ALL[-1]
+    assert kf.check_feature_gate("kubelet", "1.37", "NoSuchGate", True) == (
+        "unrecognized feature gate: NoSuchGate (kubelet v1.37)")
     assert "removed in v1.32" in kf.check_feature_gate("kubelet", "1.35", "KMSv2", True)
+
+
+def test_gates_of_the_real_1_34_to_1_37_binaries():
+    # GA in 1.34 (locked), gone from the 1.37 list and binaries.
+    assert kf.check_feature_gate("kube-apiserver", "1.36", "APIServerTracing", False) == (
+        "cannot set feature gate APIServerTracing to false, feature is locked to true")
+    assert kf.check_feature_gate("kube-apiserver", "1.37", "APIServerTracing", True) == (
+        "unrecognized feature gate: APIServerTracing (kube-apiserver v1.37; removed in v1.37)")
+    # The gate is RuntimeClassInImageCriApi; RuntimeClassInImageCriAPI is only its Go constant.
+    assert kf.check_feature_gate("kubelet", "1.34", "RuntimeClassInImageCriApi", True) is None
+    assert kf.check_feature_gate("kubelet", "1.34", "RuntimeClassInImageCriAPI", True) is not None
+    # Listed from 1.35 in the 1.37 list, first registered by 1.36.
+    assert "added in v1.36" in kf.check_feature_gate("kubelet", "1.35", "ImageVolumeWithDigest", True)
+    # Locked only from 1.36 (the 1.34 and 1.35 binaries let it be turned off).
+    assert kf.check_feature_gate("kubelet", "1.35", "TopologyManagerPolicyOptions", False) is None
+    assert "locked to true" in kf.check_feature_gate("kubelet", "1.36", "TopologyManagerPolicyOptions", False)
+    # Registered by every component but kube-scheduler.
+    assert kf.check_feature_gate("kube-controller-manager", "1.36", "ControllerManagerReleaseLeaderElectionLockOnExit",
+                                 True) is None
+    assert kf.check_feature_gate("kube-scheduler", "1.36", "ControllerManagerReleaseLeaderElectionLockOnExit", True) == (
+        "unrecognized feature gate: ControllerManagerReleaseLeaderElectionLockOnExit (kube-scheduler v1.36; "
+        "not registered by kube-scheduler)")
+    # client-go gates
+    assert kf.feature_gates("1.35")["WatchListClient"] == {"stage": "beta", "default": True, "locked": False}
+    assert kf.feature_gates("1.36")["InOrderInformers"] == {"stage": "GA", "default": True, "locked": True}
 
 
 def test_gate_gone_by_the_data_release():

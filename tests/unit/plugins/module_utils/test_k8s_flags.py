@@ -38,14 +38,14 @@ def test_minor_parses(given, expected):
     assert k8s_flags.minor(given) == expected
 
 
-@pytest.mark.parametrize("given", ["1.27.9", "v1.36.0", "1.9", "2.0", "", "latest", "1", "v1.x", "1.33.4.5", None, 1.33])
+@pytest.mark.parametrize("given", ["1.27.9", "v1.38.0", "1.9", "2.0", "", "latest", "1", "v1.x", "1.33.4.5", None, 1.33])
 def test_minor_rejects(given):
     with pytest.raises(ValueError):
         k8s_flags.minor(given)
 
 
 def test_api_constants():
-    assert k8s_flags.SUPPORTED_MINORS == ("1.28", "1.29", "1.30", "1.31", "1.32", "1.33", "1.34", "1.35")
+    assert k8s_flags.SUPPORTED_MINORS == ("1.28", "1.29", "1.30", "1.31", "1.32", "1.33", "1.34", "1.35", "1.36", "1.37")
     assert k8s_flags.COMPONENTS == ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "kube-proxy")
 
 
@@ -55,7 +55,7 @@ def test_unknown_component_and_version_raise():
     with pytest.raises(ValueError):
         k8s_flags.check_flag("kube-apiserver", "1.27", "anonymous-auth")
     with pytest.raises(ValueError):
-        k8s_flags.admission_plugins("1.36")
+        k8s_flags.admission_plugins("1.38")
 
 
 # --- flags_for() -------------------------------------------------------------------------------------------
@@ -104,7 +104,7 @@ def test_feature_gates_type_changes_with_emulated_versions():
 def test_flag_counts_are_plausible_and_returned_dict_is_a_copy():
     for version in ALL:
         assert 160 <= len(k8s_flags.flags_for("kube-apiserver", version)) <= 190
-        assert 140 <= len(k8s_flags.flags_for("kubelet", version)) <= 160
+        assert 125 <= len(k8s_flags.flags_for("kubelet", version)) <= 160  # 1.37 dropped the cAdvisor flags
         assert 50 <= len(k8s_flags.flags_for("kube-scheduler", version)) <= 70
     flags = k8s_flags.flags_for("kube-apiserver", "1.33")
     flags["made-up"] = "bool"
@@ -148,7 +148,7 @@ def test_contract_example_message():
         "--insecure-port is not accepted by kube-apiserver v1.33: it was removed in v1.24")
 
 
-# --- check_flag(): changes inside 1.28-1.35 ---------------------------------------------------------------
+# --- check_flag(): changes inside 1.28-1.37 ---------------------------------------------------------------
 
 @pytest.mark.parametrize("component,name,removed", [
     ("kube-apiserver", "cloud-provider", "1.33"),
@@ -165,7 +165,11 @@ def test_contract_example_message():
     ("kubelet", "cloud-config", "1.34"),
     ("kubelet", "pod-infra-container-image", "1.35"),
     ("kube-proxy", "proxy-port-range", "1.31"),
-    ("kube-proxy", "boot-id-file", "1.30"),
+    ("kube-proxy", "boot-id-file", "1.37"),
+    ("kube-proxy", "machine-id-file", "1.37"),
+    ("kubelet", "boot-id-file", "1.37"),
+    ("kubelet", "storage-driver-db", "1.37"),
+    ("kube-controller-manager", "concurrent-service-syncs", "1.37"),
 ])
 def test_flags_removed_inside_the_range(component, name, removed):
     for version in ALL:
@@ -192,6 +196,10 @@ def test_flags_removed_inside_the_range(component, name, removed):
     ("kube-scheduler", "min-compatibility-version", "1.35"),
     ("kubelet", "fail-cgroupv1", "1.31"),
     ("kube-proxy", "init-only", "1.29"),
+    ("kube-apiserver", "tls-curve-preferences", "1.36"),
+    ("kube-scheduler", "tls-curve-preferences", "1.36"),
+    ("kube-controller-manager", "concurrent-resourceclaim-syncs", "1.36"),
+    ("kube-controller-manager", "concurrent-disruption-syncs", "1.37"),
 ])
 def test_flags_added_inside_the_range(component, name, added):
     for version in ALL:
@@ -214,12 +222,15 @@ def test_deprecated_but_accepted_flags():
     assert accepted("kube-apiserver", "1.30", "cloud-provider")
 
 
-def test_klog_legacy_flags_only_on_kube_proxy():
+def test_klog_legacy_flags_removed_everywhere_in_1_26():
+    # kube-proxy too: its reference pages kept listing them, its 1.34-1.37 binaries refuse them.
     for version in ALL:
-        assert accepted("kube-proxy", version, "log_dir")
-        assert accepted("kube-proxy", version, "log-dir")
-        assert k8s_flags.flags_for("kube-proxy", version)["log-backtrace-at"] == "traceLocation"
-    assert not accepted("kubelet", "1.28", "log-dir")
+        for component in COMPONENTS:
+            assert k8s_flags.check_flag(component, version, "log_dir") == (
+                "--log-dir is not accepted by %s v%s: it was removed in v1.26" % (component, version))
+            assert "log-backtrace-at" not in k8s_flags.flags_for(component, version)
+        assert accepted("kube-proxy", version, "healthz-port")
+    assert accepted("kube-proxy", "1.36", "boot_id_file")
 
 
 def test_check_flag_normalises_its_input():
@@ -266,6 +277,11 @@ def test_admission_plugins_changing_inside_the_range():
     assert "NodeDeclaredFeatureValidator" not in k8s_flags.admission_plugins("1.34")
     assert len(k8s_flags.admission_plugins("1.28")) == 36
     assert len(k8s_flags.admission_plugins("1.35")) == 37
+    assert len(k8s_flags.admission_plugins("1.36")) == 41
+    assert len(k8s_flags.admission_plugins("1.37")) == 39
+    assert "PodResizeValidator" in k8s_flags.admission_plugins("1.37")
+    assert k8s_flags.check_admission_plugin("1.37", "JobValidation").endswith("it was removed in v1.37")
+    assert k8s_flags.check_admission_plugin("1.35", "PodGroupProtection").endswith("it was added in v1.36")
     assert k8s_flags.check_admission_plugin("1.33", "NoSuchPlugin") == (
         "admission plugin NoSuchPlugin is not known to kube-apiserver v1.33: it is not a kube-apiserver admission plugin")
 

@@ -248,7 +248,7 @@ def test_bad_input_is_refused_with_a_clear_sentence(mutate, expected):
 def test_unsupported_kubernetes_version_is_refused():
     assert nsb.problems(settings(kubernetes_version="1.27")) == [
         "kubernetes_version: Kubernetes 1.27 is not supported (supported minors: "
-        "1.28, 1.29, 1.30, 1.31, 1.32, 1.33, 1.34, 1.35)"]
+        "1.28, 1.29, 1.30, 1.31, 1.32, 1.33, 1.34, 1.35, 1.36, 1.37)"]
 
 
 def test_all_problems_are_reported_at_once():

@@ -1,0 +1,483 @@
+#!/usr/bin/env python
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The command-line flags, admission plugins and feature gates the real Kubernetes binaries print, as JSON.
+
+    flag_data.py write [MINOR ...]   run the binaries' --help, write tests/testbed/flags/<minor>.json
+    flag_data.py check [MINOR ...]   regenerate in memory; exit 1 with a diff when a committed file differs
+    flag_data.py show MINOR          print the regenerated JSON (nothing written)
+    flag_data.py probe MINOR COMPONENT --flag=value ...
+                                     does the binary accept these flags? (for flags hidden from --help)
+    flag_data.py probe-gates MINOR NAME=VALUE ...
+                                     does kube-scheduler accept these feature gate settings? (GA/deprecated gates)
+
+MINOR defaults to every minor whose binaries are built (<cache>/release-<minor>.json, written by k8s_bins.py;
+cache SCK8S_K8S_BIN_CACHE, default /var/tmp/sck8s-k8s-bins); for `check`, to the committed files whose minor is
+built (the others are named and skipped). Exit 2 when a named minor is not built or nothing is left to check.
+Standard library only.
+
+What is read, per component (kubelet, kube-apiserver, kube-controller-manager, kube-scheduler, kube-proxy):
+* flags: the pflag usage lines of `<binary> --help` ("      --name type   usage", "  -v, --v Level   usage"),
+  as {name: type}. The type is the word pflag prints (pflag.UnquoteUsage: Value.Type() with float64/int64/
+  uint64/stringSlice/intSlice/uintSlice/boolSlice shortened to float/int/uint/strings/ints/uints/bools), "bool"
+  where none is printed; that is the convention of plugins/module_utils/k8s_flags.py. One mapping is needed:
+  pflag prints a word quoted with backquotes in the usage text instead of the type, and for a bool flag that
+  word is not a type. PLACEHOLDER_TYPES lists those flags with the type they really have; `write` and `check`
+  confirm each by running `<binary> --<flag>=notabool --help` (a bool flag fails with strconv.ParseBool) and
+  record the printed word under "placeholders". Flags hidden from --help (MarkDeprecated, MarkHidden) are not
+  printed and therefore not here; tests/unit/testbed/test_real_flags.py keeps the allow-list of those.
+* feature_gates: the "Name=true|false (STAGE - default=x)" lines of the --feature-gates help, as
+  {name: {"stage": "ALPHA"|"BETA", "default": bool}} ("kube:" prefix of the emulation-aware components dropped).
+  component-base prints only alpha and beta gates (FeatureSpec.HelpString skips GA, Deprecated, PRE-ALPHA).
+* admission_plugins (kube-apiserver): the list after "Comma-delimited list of admission plugins:" in the
+  --enable-admission-plugins help, and the default-enabled list in its parentheses.
+* version (`--version`).
+* etcd: the flags of the etcd that this release's kubeadm runs (its etcd_version in the build record), as
+  {name: type}. etcd's --help is hand-written text that lists some flags it no longer has and misses some it has,
+  so each name of the help and of plugins/module_utils/etcd_flags.py (any minor) is asked of the binary itself:
+  `etcd --<name>=<value> --version` parses the command line with Go's flag package and exits 0 before starting.
+  "flag provided but not defined" means etcd does not have it; otherwise the type is the first probe it accepts or
+  the parse error it gives: any text, or an error other than strconv's "parse error" (string), "invalid boolean value" (bool), "URL scheme must be" (urls), then
+  "1s" (duration), "-1" (int), "1" (uint); strconv.ParseUint in the error is uint.
+* kubelet_config: the top-level fields of the v1beta1 KubeletConfiguration that this kubelet decodes, read from
+  the source it was built from (k8s.io/kubelet@v0.<minor>.<patch>, config/v1beta1/types.go, fetched with
+  `go mod download`): the kubelet cannot list them itself. {json name: {"go": Go type, "type": the word of
+  plugins/module_utils/kubelet_config.py (bool, string, duration, int32, int64, float, list, map)}}.
+
+`probe` shows that a flag hidden from --help is still accepted: it runs `<binary> --flag=value --help` once per
+flag. pflag (cobra, or the kubelet's own parse) reads the whole command line before it looks at --help, so an
+unknown flag exits 1 with "unknown flag: --flag" and a malformed value exits 1 with "invalid argument"; an
+accepted one prints the help and exits 0, and a MarkDeprecated flag also prints "Flag --flag has been deprecated,
+<reason>". The value must be given with "=" (a value-taking flag would otherwise swallow --help and the component
+would start). Each probe also runs a made-up flag as a control, which must be refused.
+
+`probe-gates` does the same for feature gates, which no component checks while parsing flags (--feature-gates
+with a made-up gate and --help exits 0). kube-scheduler checks them first thing after parsing: it runs with
+`--feature-gates=<all of them> --write-config-to=<tmp> --kubeconfig=<missing file>`, so it exits 1 either with
+"unrecognized feature gate: X" / "cannot set feature gate X to ..., feature is locked to ..." or, when every
+gate is accepted, with the error about the missing kubeconfig that follows. A refused gate is taken out and the
+rest run again.
+"""
+from __future__ import annotations
+
+import difflib
+import importlib.util
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+OUT_DIR = HERE / "flags"
+CACHE = Path(os.environ.get("SCK8S_K8S_BIN_CACHE", "/var/tmp/sck8s-k8s-bins"))
+COMPONENTS = ("kubelet", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-proxy")
+
+# component -> flag -> (word pflag prints, the flag's real type): backquoted usage words printed in place of a type.
+PLACEHOLDER_TYPES = {
+    "kubelet": {"seccomp-default": ("RuntimeDefault", "bool")},  # "Enable the use of `RuntimeDefault` as ..."
+}
+
+# "      --name type   usage" or "  -v, --v Level   usage"; the type is followed by two spaces or the line end.
+_FLAG_RE = re.compile(r"^(?:  -(?P<short>\S), |      )--(?P<name>[A-Za-z0-9][^\s=]*)(?: (?P<type>\S+))?(?:\s{2,}|\s*$)")
+_GATE_RE = re.compile(r"^\s+(?:(?P<prefix>[a-z0-9-]+):)?(?P<name>[A-Za-z0-9]+)=true\|false "
+                      r"\((?P<stage>[A-Z-]+) - default=(?P<default>true|false)\)")
+_PLUGINS_RE = re.compile(r"Comma-delimited list of admission plugins: ([A-Za-z0-9, ]+)\.")
+_DEFAULT_PLUGINS_RE = re.compile(r"in addition to default enabled ones \(([A-Za-z0-9, ]+)\)")
+_VERSION_RE = re.compile(r"Kubernetes (v\d+\.\d+\.\d+\S*)")
+_TIMEOUT = 120
+
+
+class FlagDataError(RuntimeError):
+    pass
+
+
+def _run(binary, *args):
+    env = dict(os.environ, LC_ALL="C", COLUMNS="80")
+    proc = subprocess.run([str(binary), *args], stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                          timeout=_TIMEOUT, env=env, check=False)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def release(minor):
+    """The k8s_bins.py record of `minor` ({"kubernetes_dir", "kubernetes_version", ...}) or None when not built."""
+    path = CACHE / ("release-%s.json" % minor)
+    if not path.is_file():
+        return None
+    record = json.loads(path.read_text(encoding="utf-8"))
+    if not (Path(record["kubernetes_dir"]) / "bin").is_dir():
+        return None
+    return record
+
+
+def built_minors():
+    found = []
+    for path in CACHE.glob("release-*.json"):
+        minor = path.name[len("release-"):-len(".json")]
+        if re.fullmatch(r"\d+\.\d+", minor) and release(minor):
+            found.append(minor)
+    return sorted(found, key=lambda m: tuple(int(p) for p in m.split(".")))
+
+
+def committed_minors():
+    return sorted((p.stem for p in OUT_DIR.glob("*.json")), key=lambda m: tuple(int(p) for p in m.split(".")))
+
+
+def parse_flags(text):
+    """{name: printed type word ("bool" when none)} and {shorthand: name} of pflag usage output."""
+    flags, shorthands = {}, {}
+    for line in text.splitlines():
+        match = _FLAG_RE.match(line)
+        if not match:
+            continue
+        name = match.group("name")
+        if name in flags:
+            raise FlagDataError("flag --%s printed twice" % name)
+        flags[name] = match.group("type") or "bool"
+        if match.group("short"):
+            shorthands[match.group("short")] = name
+    return flags, shorthands
+
+
+def parse_feature_gates(text):
+    """{gate: {"stage", "default"}} of the --feature-gates help (the first spec when ", or" gives two)."""
+    gates = {}
+    for line in text.splitlines():
+        match = _GATE_RE.match(line)
+        if not match or match.group("prefix") not in (None, "kube"):
+            continue
+        gates.setdefault(match.group("name"), {"stage": match.group("stage"),
+                                               "default": match.group("default") == "true"})
+    return gates
+
+
+def _flag_usage(text, name):
+    """The usage text of --name (its line and the continuation lines joined with spaces)."""
+    lines = text.splitlines()
+    for index, line in enumerate(lines):
+        match = _FLAG_RE.match(line)
+        if match and match.group("name") == name:
+            parts = [line[match.end():]]
+            for follow in lines[index + 1:]:
+                if _FLAG_RE.match(follow) or not follow.strip():
+                    break
+                parts.append(follow.strip())
+            return " ".join(parts)
+    return ""
+
+
+def parse_admission_plugins(text):
+    usage = _flag_usage(text, "enable-admission-plugins")
+    plugins = _PLUGINS_RE.search(usage)
+    defaults = _DEFAULT_PLUGINS_RE.search(usage)
+    if not plugins or not defaults:
+        raise FlagDataError("kube-apiserver --enable-admission-plugins help: plugin list not found")
+    return _split_names(plugins.group(1)), _split_names(defaults.group(1))
+
+
+def _split_names(text):
+    return sorted(name.strip() for name in text.split(",") if name.strip())
+
+
+def is_bool_flag(binary, name):
+    """True when pflag parses --name as a bool: "--name=notabool" fails with strconv.ParseBool."""
+    rc, out, err = _run(binary, "--%s=notabool" % name, "--help")
+    return rc != 0 and "strconv.ParseBool" in (out + err)
+
+
+
+def component_data(binary, component):
+    rc, out, err = _run(binary, "--help")
+    if rc != 0 or "--help" not in out:
+        raise FlagDataError("%s --help exited %d: %s" % (binary, rc, (err or out)[-400:]))
+    flags, shorthands = parse_flags(out)
+    if len(flags) < 30 or "feature-gates" not in flags:
+        raise FlagDataError("%s --help: only %d flags parsed" % (binary, len(flags)))
+    placeholders = {}
+    for name, (printed, real) in PLACEHOLDER_TYPES.get(component, {}).items():
+        if flags.get(name) != printed:
+            raise FlagDataError("%s --%s: PLACEHOLDER_TYPES expects %r, --help prints %r"
+                                % (component, name, printed, flags.get(name)))
+        if real == "bool" and not is_bool_flag(binary, name):
+            raise FlagDataError("%s --%s does not parse as a bool" % (component, name))
+        flags[name] = real
+        placeholders[name] = printed
+    rc, vout, verr = _run(binary, "--version")
+    version = _VERSION_RE.search(vout + verr)
+    if rc != 0 or not version:
+        raise FlagDataError("%s --version exited %d: %s" % (binary, rc, (vout + verr)[-200:]))
+    data = {
+        "feature_gates": parse_feature_gates(_gate_block(out)),
+        "flags": flags,
+        "placeholders": placeholders,
+        "shorthands": shorthands,
+        "version": version.group(1),
+    }
+    if component == "kube-apiserver":
+        data["admission_plugins"], data["admission_plugins_default_enabled"] = parse_admission_plugins(out)
+    return data
+
+
+def _gate_block(text):
+    """The --feature-gates line and its continuation lines."""
+    lines = text.splitlines()
+    for index, line in enumerate(lines):
+        match = _FLAG_RE.match(line)
+        if match and match.group("name") == "feature-gates":
+            block = [line]
+            for follow in lines[index + 1:]:
+                if _FLAG_RE.match(follow) or not follow.strip():
+                    break
+                block.append(follow)
+            return "\n".join(block)
+    raise FlagDataError("--feature-gates not in the help")
+
+
+_STRUCT_RE = re.compile(r"^type KubeletConfiguration struct \{(.*?)^\}", re.S | re.M)
+_FIELD_RE = re.compile(r'^\t[A-Z]\w*\s+(?P<go>\S+)\s+`json:"(?P<name>[^,"]+)', re.M)
+_STRING_TYPE_RE = re.compile(r"^type (\w+) string$", re.M)
+
+
+def go_type_word(go_type, string_types):
+    """The kubelet_config.py type word of a Go field type of KubeletConfiguration."""
+    base = go_type.lstrip("*")
+    if base.startswith("[]"):
+        return "list"
+    if base.startswith("map["):
+        return "map"
+    if base == "metav1.Duration":
+        return "duration"
+    if base == "float64":
+        return "float"
+    if base in ("bool", "string", "int32", "int64"):
+        return base
+    if base in string_types:
+        return "string"
+    return "map"  # a struct (KubeletAuthentication, logsapi.LoggingConfiguration, ...)
+
+
+def parse_kubelet_config_types(source):
+    """{json name: {"go", "type"}} of the KubeletConfiguration struct in config/v1beta1/types.go."""
+    match = _STRUCT_RE.search(source)
+    if not match:
+        raise FlagDataError("type KubeletConfiguration struct not found in types.go")
+    string_types = set(_STRING_TYPE_RE.findall(source))
+    fields = {}
+    for field in _FIELD_RE.finditer(match.group(1)):
+        fields[field.group("name")] = {"go": field.group("go"),
+                                       "type": go_type_word(field.group("go"), string_types)}
+    if len(fields) < 100:
+        raise FlagDataError("KubeletConfiguration: only %d fields parsed" % len(fields))
+    return fields
+
+
+def kubelet_config_data(kubernetes_version):
+    module = "k8s.io/kubelet@v0.%s" % kubernetes_version.split(".", 1)[1]
+    proc = subprocess.run(["go", "mod", "download", "-json", module], capture_output=True, text=True,
+                          timeout=600, check=False, env=dict(os.environ, GOFLAGS="-mod=mod"))
+    try:
+        info = json.loads(proc.stdout)
+    except ValueError:
+        info = {}
+    if proc.returncode != 0 or not info.get("Dir"):
+        raise FlagDataError("go mod download %s: %s" % (module, (info.get("Error") or proc.stderr).strip()[-300:]))
+    source = (Path(info["Dir"]) / "config" / "v1beta1" / "types.go").read_text(encoding="utf-8")
+    return {"source": module + " config/v1beta1/types.go", "fields": parse_kubelet_config_types(source)}
+
+
+_ETCD_HELP_FLAG_RE = re.compile(r"^\s+--(?P<name>[a-z0-9][a-z0-9-]*)", re.M)
+_ETCD_TABLE = HERE.parent.parent / "plugins" / "module_utils" / "etcd_flags.py"
+
+
+def _etcd_table_names():
+    spec = importlib.util.spec_from_file_location("sck8s_etcd_flags", str(_ETCD_TABLE))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return set(module._FLAGS)  # pylint: disable=protected-access
+
+
+def etcd_flag_type(binary, name):
+    """The type of --name as this etcd parses it, or None when it does not have the flag."""
+    rc, out, err = _run(binary, "--%s=sck8s-probe" % name, "--version")
+    text = out + err
+    if "flag provided but not defined" in text:
+        return None
+    if rc == 0:
+        return "string"
+    if "invalid boolean value" in text:
+        return "bool"
+    if "URL scheme must be" in text:
+        return "urls"
+    if "strconv.ParseUint" in text:
+        return "uint"
+    if not re.search(r"for flag -%s: parse error$" % re.escape(name), text, re.M):
+        return "string"  # a text with its own syntax: one of a fixed set of words, gate=bool pairs
+    for value, kind in (("1s", "duration"), ("-1", "int"), ("1", "uint")):
+        if _run(binary, "--%s=%s" % (name, value), "--version")[0] == 0:
+            return kind
+    raise FlagDataError("etcd --%s: no probe value accepted: %s" % (name, text.strip().splitlines()[0]))
+
+
+def etcd_data(etcd_dir, etcd_version):
+    binary = Path(etcd_dir) / "bin" / "etcd"
+    rc, out, err = _run(binary, "--version")
+    if rc != 0 or ("etcd Version: %s" % etcd_version) not in out:
+        raise FlagDataError("%s --version exited %d: %s" % (binary, rc, (out + err)[-200:]))
+    if "flag provided but not defined" not in "".join(_run(binary, "--sck8s-made-up-flag=1", "--version")[1:]):
+        raise FlagDataError("%s accepted a made-up flag: probing does not work" % binary)
+    help_text = "".join(_run(binary, "--help")[1:])
+    names = (set(_ETCD_HELP_FLAG_RE.findall(help_text)) | _etcd_table_names()) - {"help", "h"}
+    flags = {}
+    for name in sorted(names):
+        kind = etcd_flag_type(binary, name)
+        if kind is not None:
+            flags[name] = kind
+    if len(flags) < 80:
+        raise FlagDataError("%s: only %d flags found" % (binary, len(flags)))
+    return {"version": etcd_version, "flags": flags}
+
+
+def generate(minor):
+    record = release(minor)
+    if record is None:
+        raise FlagDataError("Kubernetes %s is not built (%s)" % (minor, CACHE / ("release-%s.json" % minor)))
+    bindir = Path(record["kubernetes_dir"]) / "bin"
+    result = {
+        "generated_by": "tests/testbed/flag_data.py",
+        "kubernetes_version": record["kubernetes_version"],
+        "minor": minor,
+        "components": {},
+    }
+    for component in COMPONENTS:
+        data = component_data(bindir / component, component)
+        if data["version"] != "v" + record["kubernetes_version"]:
+            raise FlagDataError("%s prints %s, the build record says %s"
+                                % (component, data["version"], record["kubernetes_version"]))
+        result["components"][component] = data
+    result["kubelet_config"] = kubelet_config_data(record["kubernetes_version"])
+    result["etcd"] = etcd_data(record["etcd_dir"], record["etcd_version"])
+    return result
+
+
+def probe(minor, component, args):
+    """[(argument, accepted, note)] for each "--flag=value" of `args` run against `component` of `minor`."""
+    record = release(minor)
+    if record is None:
+        raise FlagDataError("Kubernetes %s is not built" % minor)
+    binary = Path(record["kubernetes_dir"]) / "bin" / component
+    results = []
+    for arg in ["--sck8s-made-up-flag=1"] + list(args):
+        if not arg.startswith("--") or "=" not in arg:
+            raise FlagDataError("probe arguments are --flag=value, got %r" % arg)
+        rc, out, err = _run(binary, arg, "--help")
+        helped = rc == 0 and "--help" in out
+        notes = [line.strip() for line in (err + "\n" + out[:2000]).splitlines()
+                 if "deprecated" in line.lower() and arg.split("=")[0] in line or "unknown flag" in line
+                 or "invalid argument" in line]
+        note = notes[0] if notes else ("" if helped else "exit %d: %s" % (rc, err.strip()[-200:]))
+        results.append((arg, helped, note))
+    if results[0][1]:
+        raise FlagDataError("%s accepted the made-up control flag: probing does not work" % binary)
+    return results[1:]
+
+
+def probe_gates(minor, settings):
+    """{gate: None | refusal sentence} for "Name=value" `settings`, checked by kube-scheduler of `minor`."""
+    record = release(minor)
+    if record is None:
+        raise FlagDataError("Kubernetes %s is not built" % minor)
+    binary = Path(record["kubernetes_dir"]) / "bin" / "kube-scheduler"
+    pending = dict(item.split("=", 1) for item in ["SCK8sMadeUpGate=true"] + list(settings))
+    results = {}
+    refusal = re.compile(r"(unrecognized feature gate: (\w+)"
+                         r"|cannot set feature gate (\w+) to \w+, feature is locked to \w+)")
+    with tempfile.TemporaryDirectory() as tmp:
+        while pending:
+            arg = "--feature-gates=" + ",".join("%s=%s" % item for item in sorted(pending.items()))
+            rc, out, err = _run(binary, arg, "--write-config-to=%s/config.yaml" % tmp, "--kubeconfig=%s/none" % tmp)
+            match = refusal.search(err)
+            if match is None:
+                if rc == 0 or "%s/none" % tmp not in err:  # it got as far as reading the kubeconfig
+                    raise FlagDataError("kube-scheduler %s: unexpected result %d: %s" % (minor, rc, err[-300:]))
+                results.update((name, None) for name in pending)
+                break
+            name = match.group(2) or match.group(3)
+            results[name] = match.group(1)
+            del pending[name]
+    if results.pop("SCK8sMadeUpGate", None) is None:
+        raise FlagDataError("kube-scheduler %s accepted the made-up control gate: probing does not work" % minor)
+    return results
+
+
+def dumps(data):
+    return json.dumps(data, indent=1, sort_keys=True) + "\n"
+
+
+def main(argv):
+    if len(argv) < 2 or argv[1] not in ("write", "check", "show", "probe", "probe-gates"):
+        sys.stderr.write(__doc__)
+        return 2
+    command, minors = argv[1], argv[2:]
+    if command == "probe-gates":
+        if len(minors) < 2:
+            sys.stderr.write("probe-gates takes MINOR NAME=VALUE ...\n")
+            return 2
+        results = probe_gates(minors[0], minors[1:])
+        for name in sorted(results):
+            verdict = "accepts" if results[name] is None else "REFUSES"
+            print("kube-scheduler %s %s%s" % (verdict, name, " (%s)" % results[name] if results[name] else ""))
+        return 0 if all(r is None for r in results.values()) else 1
+    if command == "probe":
+        if len(minors) < 3:
+            sys.stderr.write("probe takes MINOR COMPONENT --flag=value ...\n")
+            return 2
+        results = probe(minors[0], minors[1], minors[2:])
+        for arg, accepted, note in results:
+            print("%s %s %s%s" % (minors[1], "accepts" if accepted else "REFUSES", arg, " (%s)" % note if note else ""))
+        return 0 if all(accepted for dummy, accepted, dummy2 in results) else 1
+    if command == "show":
+        if len(minors) != 1:
+            sys.stderr.write("show takes one minor\n")
+            return 2
+        sys.stdout.write(dumps(generate(minors[0])))
+        return 0
+    if not minors and command == "check":
+        built = set(built_minors())
+        for minor in committed_minors():
+            if minor not in built:
+                print("tests/testbed/flags/%s.json: not checked, Kubernetes %s is not built" % (minor, minor))
+        minors = [minor for minor in committed_minors() if minor in built]
+    elif not minors:
+        minors = built_minors()
+    if not minors:
+        sys.stderr.write("flag_data.py: no minors (nothing built in %s, nothing committed in %s)\n" % (CACHE, OUT_DIR))
+        return 2
+    failed = 0
+    for minor in minors:
+        try:
+            text = dumps(generate(minor))
+        except (FlagDataError, OSError, subprocess.SubprocessError) as exc:
+            sys.stderr.write("flag_data.py: %s: %s\n" % (minor, exc))
+            return 2
+        path = OUT_DIR / ("%s.json" % minor)
+        if command == "write":
+            OUT_DIR.mkdir(exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            print("wrote %s" % path.relative_to(HERE.parent.parent))
+            continue
+        old = path.read_text(encoding="utf-8") if path.is_file() else ""
+        if old != text:
+            failed = 1
+            sys.stdout.writelines(difflib.unified_diff(old.splitlines(True), text.splitlines(True),
+                                                       "committed/%s" % path.name, "binaries/%s" % path.name))
+        else:
+            print("%s: up to date" % path.relative_to(HERE.parent.parent))
+    if failed:
+        sys.stderr.write("flag_data.py: committed flag data differs from the binaries; run "
+                         "tests/testbed/flag_data.py write and review the change\n")
+    return failed
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

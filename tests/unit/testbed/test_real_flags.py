@@ -1,0 +1,279 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""plugins/module_utils/k8s_flags.py against what the real Kubernetes binaries print.
+
+tests/testbed/flag_data.py runs each real binary's --help and records the flags (with their pflag types), the
+admission plugins and the alpha/beta feature gates in tests/testbed/flags/<minor>.json. These tests read the
+committed JSON, not the binaries, so they run everywhere; `flag_data.py check` (run after the binaries are built)
+keeps the JSON in step with the binaries. Both directions are checked for every minor that the JSON and
+k8s_flags.SUPPORTED_MINORS both cover: what a binary prints, the table accepts with the same type, and what the
+table accepts, the binary prints, except the flags on HIDDEN_FLAGS. The tests at the end run the binaries when
+they are built here (skipped otherwise) to show that the hidden flags really are accepted.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import pathlib
+import re
+
+import pytest
+
+from ansible_collections.secure_cluster.k8s.plugins.module_utils import etcd_flags, k8s_flags, kubelet_config
+
+TESTBED = pathlib.Path(__file__).resolve().parents[2] / "testbed"
+FLAGS_DIR = TESTBED / "flags"
+
+
+def _load_flag_data_module():
+    spec = importlib.util.spec_from_file_location("sck8s_flag_data", str(TESTBED / "flag_data.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _minor_key(minor):
+    return tuple(int(part) for part in minor.split("."))
+
+
+COMMITTED = sorted((path.stem for path in FLAGS_DIR.glob("*.json")), key=_minor_key)
+MINORS = [minor for minor in COMMITTED if minor in k8s_flags.SUPPORTED_MINORS]
+DATA = {minor: json.loads((FLAGS_DIR / ("%s.json" % minor)).read_text(encoding="utf-8")) for minor in COMMITTED}
+CASES = [(minor, component) for minor in MINORS for component in k8s_flags.COMPONENTS]
+
+# Flags the binaries accept but do not print in --help: pflag's MarkDeprecated sets Hidden and prints
+# "Flag --x has been deprecated, <reason>" when the flag is used. Each one was found with
+#   grep -rn 'MarkDeprecated("' in the release source (k8s.io/kubernetes and the staging modules)
+# and confirmed on the binaries with `tests/testbed/flag_data.py probe <minor> <component> --<flag>=<value>`,
+# which runs `<binary> --<flag>=<value> --help`: the whole command line is parsed before --help is honoured, so an
+# unknown flag exits 1 with "unknown flag" and a known one prints the help plus the deprecation warning quoted
+# below. component -> flag -> (first minor, last minor or None for "all committed", value probed, reason).
+HIDDEN_FLAGS = {
+    "kube-apiserver": {
+        "apiserver-count": ("1.34", None, "1", "MarkDeprecated: \"apiserver-count is deprecated and will be removed in "
+                            "a future version.\" (the lease endpoint reconciler counts the servers)"),
+        "audit-webhook-batch-initial-backoff": (
+            "1.34", None, "1s", "MarkDeprecated: \"Deprecated, use --audit-webhook-initial-backoff instead.\""),
+        "default-watch-cache-size": ("1.34", None, "1", "MarkDeprecated: \"watch caches are sized automatically and "
+                                     "this flag will be removed in a future version\" (no-op from 1.37 on)"),
+        "kubelet-port": ("1.34", None, "1", "MarkDeprecated: \"kubelet-port is deprecated and will be removed.\""),
+        "kubelet-read-only-port": ("1.34", None, "1",
+                                   "MarkDeprecated: \"kubelet-read-only-port is deprecated and will be removed.\""),
+    },
+    "kube-controller-manager": {
+        "allow-untagged-cloud": ("1.34", None, "true", "MarkDeprecated: \"This flag is deprecated and will be removed "
+                                 "in a future release. A cluster-id will be required on cloud instances.\""),
+        "node-sync-period": ("1.34", None, "1s",
+                             "MarkDeprecated: \"This flag is currently no-op and will be deleted.\""),
+    },
+    "kube-proxy": {
+        "healthz-port": ("1.34", None, "1", "MarkDeprecated: \"... Please use --healthz-bind-address instead.\""),
+        "metrics-port": ("1.34", None, "1", "MarkDeprecated: \"... Please use --metrics-bind-address instead.\""),
+    },
+}
+
+# Gate defaults a component changes for itself, so its help prints another default than the shared table.
+# (component, minor, gate) -> reason.
+GATE_DEFAULT_OVERRIDES = {
+    ("kube-controller-manager", "1.34", "WatchListClient"):
+        "cmd/kube-controller-manager/app/options/options.go turns the client-go gate on (OverrideDefaultAtVersion); "
+        "from 1.35 client-go defaults it to true everywhere",
+}
+
+_STAGES = {"ALPHA": "alpha", "BETA": "beta"}
+
+
+def hidden(component, minor):
+    result = {}
+    for name, (first, last, value, reason) in HIDDEN_FLAGS.get(component, {}).items():
+        if _minor_key(first) <= _minor_key(minor) and (last is None or _minor_key(minor) <= _minor_key(last)):
+            result[name] = (value, reason)
+    return result
+
+
+# --- the committed data ------------------------------------------------------------------------------------
+
+def test_committed_data_covers_the_real_minors():
+    assert {"1.34", "1.37"} <= set(MINORS)
+    assert set(COMMITTED) <= set(k8s_flags.SUPPORTED_MINORS), "flag data for a minor k8s_flags does not support"
+
+
+@pytest.mark.parametrize("minor", COMMITTED)
+def test_committed_data_is_well_formed(minor):
+    data = DATA[minor]
+    assert data["minor"] == minor
+    assert re.fullmatch(re.escape(minor) + r"\.\d+", data["kubernetes_version"])
+    assert sorted(data["components"]) == sorted(k8s_flags.COMPONENTS)
+    for component, info in data["components"].items():
+        assert info["version"] == "v" + data["kubernetes_version"], component
+        assert info["shorthands"] == {"h": "help", "v": "v"}, component
+        assert len(info["flags"]) > 40 and "feature-gates" in info["flags"], component
+        assert all(set(gate) == {"stage", "default"} for gate in info["feature_gates"].values()), component
+    text = (FLAGS_DIR / ("%s.json" % minor)).read_text(encoding="utf-8")
+    assert text == json.dumps(data, indent=1, sort_keys=True) + "\n", "not written by flag_data.py (sorted keys)"
+
+
+# --- the kubelet's configuration file -------------------------------------------------------------------------
+
+KUBELET_CONFIG_MINORS = [minor for minor in COMMITTED if minor in kubelet_config.SUPPORTED_MINORS]
+
+
+@pytest.mark.parametrize("minor", KUBELET_CONFIG_MINORS)
+def test_kubelet_config_fields_match_the_kubelet_source(minor):
+    real = {name: field["type"] for name, field in DATA[minor]["kubelet_config"]["fields"].items()}
+    ours = kubelet_config.fields_for(minor)
+    assert sorted(set(real) - set(ours)) == [], "fields kubelet %s decodes that the table lacks" % minor
+    assert sorted(set(ours) - set(real)) == [], "fields the table gives kubelet %s that it does not have" % minor
+    assert {name: typ for name, typ in ours.items() if real[name] != typ} == {}, "types differ"
+
+
+def test_kubelet_config_go_types_are_read_as_the_kubelet_decodes_them():
+    module = _load_flag_data_module()
+    source = "type Mode string\ntype KubeletConfiguration struct {\n" + "".join(
+        "\tF%d %s `json:\"f%d,omitempty\"`\n" % (index, go, index) for index, go in enumerate(
+            ["*bool", "Mode", "metav1.Duration", "*int32", "int64", "*float64", "[]v1.Taint", "map[string]string",
+             "logsapi.LoggingConfiguration"] * 12)) + "}\n"
+    fields = module.parse_kubelet_config_types(source)
+    assert [fields["f%d" % index]["type"] for index in range(9)] == [
+        "bool", "string", "duration", "int32", "int64", "float", "list", "map", "map"]
+
+
+# --- etcd ----------------------------------------------------------------------------------------------------
+
+# etcd flag -> (type in etcd_flags, why it differs from the type the binary shows).
+ETCD_TYPE_EXCEPTIONS = {
+    "cors": ("string", "etcd parses it as URLs but also accepts the exception \"*\"; etcd_flags checks it as text"),
+}
+
+
+@pytest.mark.parametrize("minor", COMMITTED)
+def test_etcd_flags_match_the_etcd_binary(minor):
+    etcd = DATA[minor]["etcd"]
+    real = etcd["flags"]
+    ours = etcd_flags.flags_for(etcd["version"])
+    assert sorted(set(real) - set(ours)) == [], "flags etcd %s has that etcd_flags lacks" % etcd["version"]
+    assert sorted(set(ours) - set(real)) == [], "flags etcd_flags gives etcd %s that it does not have" % etcd["version"]
+    differ = {name: (typ, real[name]) for name, typ in ours.items() if real[name] != typ}
+    assert differ == {name: (ETCD_TYPE_EXCEPTIONS[name][0], real[name]) for name in differ
+                      if name in ETCD_TYPE_EXCEPTIONS}, "types differ"
+
+
+def test_etcd_is_the_one_kubeadm_runs():
+    assert DATA["1.34"]["etcd"]["version"].startswith("3.6.")
+    for minor in COMMITTED:
+        assert etcd_flags.minor(DATA[minor]["etcd"]["version"]) in etcd_flags.SUPPORTED_MINORS
+
+
+# --- flags -------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("minor,component", CASES)
+def test_every_printed_flag_is_in_the_table_with_its_type(minor, component):
+    real = DATA[minor]["components"][component]["flags"]
+    table = k8s_flags.flags_for(component, minor)
+    missing = sorted(name for name in real if name not in table)
+    assert not missing, "%s v%s prints flags the table lacks: %s" % (component, minor, missing)
+    wrong = sorted((name, table[name], real[name]) for name in real if table[name] != real[name])
+    assert not wrong, "(flag, table type, binary type): %s" % wrong
+    for name in real:
+        assert k8s_flags.check_flag(component, minor, name) is None, name
+
+
+@pytest.mark.parametrize("minor,component", CASES)
+def test_every_table_flag_is_printed_or_hidden(minor, component):
+    real = DATA[minor]["components"][component]["flags"]
+    table = k8s_flags.flags_for(component, minor)
+    allowed = hidden(component, minor)
+    extra = sorted(name for name in table if name not in real and name not in allowed)
+    assert not extra, "the table accepts flags %s v%s neither prints nor hides: %s" % (component, minor, extra)
+    for name in allowed:
+        assert name in table, "hidden flag %s is not in the table for %s v%s" % (name, component, minor)
+        assert name not in real, "%s v%s prints --%s: drop it from HIDDEN_FLAGS" % (component, minor, name)
+
+
+def test_hidden_flags_have_reasons():
+    for component, flags in HIDDEN_FLAGS.items():
+        assert component in k8s_flags.COMPONENTS
+        for name, (first, last, value, reason) in flags.items():
+            assert first in k8s_flags.SUPPORTED_MINORS and (last is None or last in k8s_flags.SUPPORTED_MINORS)
+            assert value and len(reason) > 20, name
+
+
+@pytest.mark.parametrize("minor,component", CASES)
+def test_placeholder_types(minor, component):
+    """pflag prints a backquoted usage word instead of the type; flag_data.py stores the real type (checked there)."""
+    info = DATA[minor]["components"][component]
+    for name, printed in info["placeholders"].items():
+        assert info["flags"][name] == "bool" and printed != "bool", name
+
+
+# --- admission plugins -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("minor", MINORS)
+def test_admission_plugins_match(minor):
+    info = DATA[minor]["components"]["kube-apiserver"]
+    assert k8s_flags.admission_plugins(minor) == frozenset(info["admission_plugins"])
+    assert set(info["admission_plugins_default_enabled"]) <= set(info["admission_plugins"])
+    for name in info["admission_plugins"]:
+        assert k8s_flags.check_admission_plugin(minor, name) is None
+
+
+# --- feature gates -----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("minor,component", CASES)
+def test_every_printed_gate_is_in_the_table(minor, component):
+    real = DATA[minor]["components"][component]["feature_gates"]
+    table = k8s_flags.feature_gates(minor)
+    problems = []
+    for name, gate in sorted(real.items()):
+        spec = table.get(name)
+        if spec is None:
+            problems.append((name, "not in the table"))
+            continue
+        if spec["stage"] != _STAGES[gate["stage"]]:
+            problems.append((name, "stage", spec["stage"], gate["stage"]))
+        if spec["default"] != gate["default"] and (component, minor, name) not in GATE_DEFAULT_OVERRIDES:
+            problems.append((name, "default", spec["default"], gate["default"]))
+        if k8s_flags.check_feature_gate(component, minor, name, not gate["default"]) is not None:
+            problems.append((name, "refused"))
+    assert not problems, "%s v%s: %s" % (component, minor, problems)
+
+
+@pytest.mark.parametrize("minor,component", CASES)
+def test_every_alpha_and_beta_gate_of_the_table_is_printed(minor, component):
+    """component-base prints only alpha and beta gates (FeatureSpec.HelpString skips GA and deprecated ones)."""
+    real = DATA[minor]["components"][component]["feature_gates"]
+    for name, spec in k8s_flags.feature_gates(minor).items():
+        if spec["stage"] not in ("alpha", "beta"):
+            continue
+        if component in k8s_flags._GATES_NOT_REGISTERED_BY.get(name, ()):
+            assert name not in real
+            assert k8s_flags.check_feature_gate(component, minor, name, spec["default"]).startswith(
+                "unrecognized feature gate: %s" % name)
+            continue
+        assert name in real, "%s v%s does not print gate %s (%s)" % (component, minor, name, spec["stage"])
+
+
+def test_gate_default_overrides_are_real():
+    for (component, minor, name), reason in GATE_DEFAULT_OVERRIDES.items():
+        if minor in MINORS:
+            printed = DATA[minor]["components"][component]["feature_gates"][name]["default"]
+            assert printed != k8s_flags.feature_gates(minor)[name]["default"], reason
+
+
+# --- against the binaries, where they are built ------------------------------------------------------------
+
+_FLAG_DATA = _load_flag_data_module()
+_BUILT = [minor for minor in MINORS if _FLAG_DATA.release(minor)]
+
+
+@pytest.mark.skipif(not _BUILT, reason="no real Kubernetes binaries built here (tests/testbed/k8s_bins.py)")
+@pytest.mark.parametrize("component", sorted(HIDDEN_FLAGS))
+def test_hidden_flags_are_accepted_by_the_binaries(component):
+    for minor in _BUILT:
+        flags = hidden(component, minor)
+        args = ["--%s=%s" % (name, value) for name, (value, dummy) in flags.items()]
+        results = _FLAG_DATA.probe(minor, component, args)
+        refused = [(arg, note) for arg, accepted, note in results if not accepted]
+        assert not refused, (minor, refused)
+        for arg, dummy, note in results:
+            assert "has been deprecated" in note, (minor, arg, note)
