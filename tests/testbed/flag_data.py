@@ -186,7 +186,6 @@ def is_bool_flag(binary, name):
     return rc != 0 and "strconv.ParseBool" in (out + err)
 
 
-
 def component_data(binary, component):
     rc, out, err = _run(binary, "--help")
     if rc != 0 or "--help" not in out:

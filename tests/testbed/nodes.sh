@@ -34,10 +34,11 @@ case $cmd in
   up)
     ensure_key
     podman network exists "$net" || podman network create "$net" >/dev/null
+    read -ra caps <<<"${NODE_CAPS:-}"   # e.g. "--cap-add SYS_ADMIN" for the real-binary images
     for spec in "$@"; do
       IFS=: read -r name role port <<<"$spec"
       podman container exists "$name" && podman rm -f "$name" >/dev/null
-      podman run -d --name "$name" --hostname "$name" --network "$net" --cap-add NET_ADMIN ${NODE_CAPS:-} \
+      podman run -d --name "$name" --hostname "$name" --network "$net" --cap-add NET_ADMIN "${caps[@]}" \
         -e K8S_VERSION="$K8S_VERSION" -e NODE_ROLE="$role" -p "127.0.0.1:$port:22" \
         -v "$SSH_KEY.pub:/root/.ssh/authorized_keys:ro" "$IMAGE" >/dev/null
     done
