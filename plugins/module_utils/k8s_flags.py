@@ -14,6 +14,8 @@ Public API (docs/dev/contracts.md)::
     check_flag(component, version, name) -> None | sentence
     admission_plugins(version) -> frozenset
     check_admission_plugin(version, name) -> None | sentence
+    check_tls_min_version(name) -> None | sentence
+    check_cipher_suite(name) -> (None | problem, None | warning)
 
 Names carry no leading dashes. Every component normalises "_" to "-" in flag names (component-base's
 WordSepNormalizeFunc), so names are stored with dashes and lookups accept either spelling. Types are the words
@@ -977,6 +979,44 @@ def check_flag(component, version, name):
     if removed_earlier is not None:
         return "%s: it was removed in v%s" % (head, removed_earlier)
     return "%s: it is not a %s flag (unknown flag: %s)" % (head, component, shown)
+
+
+# TLS settings: --tls-min-version / --tls-cipher-suites of the control plane, tlsMinVersion / tlsCipherSuites of the
+# kubelet. Names as component-base's cliflag.TLSPossibleVersions and cliflag.TLSCipherSuites accept them; an unknown
+# name makes the component exit at start.
+TLS_VERSIONS = ("VersionTLS10", "VersionTLS11", "VersionTLS12", "VersionTLS13")
+SECURE_CIPHER_SUITES = frozenset((
+    "TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256",
+    "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA", "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA",
+    "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",
+    "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+    "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+    "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256", "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+    "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305", "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305",
+    "TLS_RSA_WITH_AES_128_CBC_SHA", "TLS_RSA_WITH_AES_256_CBC_SHA",
+    "TLS_RSA_WITH_AES_128_GCM_SHA256", "TLS_RSA_WITH_AES_256_GCM_SHA384",
+))
+INSECURE_CIPHER_SUITES = frozenset((
+    "TLS_RSA_WITH_RC4_128_SHA", "TLS_RSA_WITH_3DES_EDE_CBC_SHA", "TLS_RSA_WITH_AES_128_CBC_SHA256",
+    "TLS_ECDHE_ECDSA_WITH_RC4_128_SHA", "TLS_ECDHE_RSA_WITH_RC4_128_SHA", "TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA",
+    "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256", "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256",
+))
+
+
+def check_tls_min_version(name):
+    """None, or why the components refuse ``name`` as a minimum TLS version."""
+    if name in TLS_VERSIONS:
+        return None
+    return "%r is not a TLS version name (one of %s)" % (name, ", ".join(TLS_VERSIONS))
+
+
+def check_cipher_suite(name):
+    """(problem, warning): a name the components refuse at start, or one they accept but log as insecure."""
+    if name in SECURE_CIPHER_SUITES:
+        return None, None
+    if name in INSECURE_CIPHER_SUITES:
+        return None, "%s is an insecure cipher suite" % name
+    return ("%r is not a Go cipher suite name (for example TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256)" % (name,), None)
 
 
 def admission_plugins(version):

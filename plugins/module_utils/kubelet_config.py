@@ -150,24 +150,6 @@ _DEFAULTS = {
 
 AUTHORIZATION_MODES = ("AlwaysAllow", "Webhook")
 CGROUP_DRIVERS = ("cgroupfs", "systemd")
-TLS_VERSIONS = ("VersionTLS10", "VersionTLS11", "VersionTLS12", "VersionTLS13")
-# Go crypto/tls names accepted by component-base's cliflag.TLSCipherSuites.
-SECURE_CIPHER_SUITES = frozenset((
-    "TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256",
-    "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA", "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA",
-    "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",
-    "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
-    "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
-    "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256", "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
-    "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305", "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305",
-    "TLS_RSA_WITH_AES_128_CBC_SHA", "TLS_RSA_WITH_AES_256_CBC_SHA",
-    "TLS_RSA_WITH_AES_128_GCM_SHA256", "TLS_RSA_WITH_AES_256_GCM_SHA384",
-))
-INSECURE_CIPHER_SUITES = frozenset((
-    "TLS_RSA_WITH_RC4_128_SHA", "TLS_RSA_WITH_3DES_EDE_CBC_SHA", "TLS_RSA_WITH_AES_128_CBC_SHA256",
-    "TLS_ECDHE_ECDSA_WITH_RC4_128_SHA", "TLS_ECDHE_RSA_WITH_RC4_128_SHA", "TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA",
-    "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256", "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256",
-))
 # Fields naming files the kubelet reads at start.
 FILE_FIELDS = ("authentication.x509.clientCAFile", "tlsCertFile", "tlsPrivateKeyFile")
 
@@ -390,14 +372,16 @@ def validate(config, version, settings=None, sysctls=None, file_exists=None):
     if driver not in (None, "") and driver not in CGROUP_DRIVERS:
         problems.append("cgroupDriver: %r must be one of %s" % (driver, ", ".join(CGROUP_DRIVERS)))
     tls_min = config.get("tlsMinVersion")
-    if tls_min not in (None, "") and tls_min not in TLS_VERSIONS:
-        problems.append("tlsMinVersion: %r is not a TLS version name (one of %s)" % (tls_min, ", ".join(TLS_VERSIONS)))
+    if tls_min not in (None, ""):
+        problem = k8s_flags.check_tls_min_version(tls_min)
+        if problem:
+            problems.append("tlsMinVersion: %s" % problem)
     for suite in config.get("tlsCipherSuites") or []:
-        if suite in INSECURE_CIPHER_SUITES:
-            warnings.append("tlsCipherSuites: %s is an insecure cipher suite" % suite)
-        elif suite not in SECURE_CIPHER_SUITES:
-            problems.append("tlsCipherSuites: %r is not a Go cipher suite name (for example "
-                            "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256)" % (suite,))
+        problem, warning = k8s_flags.check_cipher_suite(suite)
+        if problem:
+            problems.append("tlsCipherSuites: %s" % problem)
+        elif warning:
+            warnings.append("tlsCipherSuites: %s" % warning)
     requested_gates = settings.get("featureGates") if isinstance(settings.get("featureGates"), dict) else {}
     for gate, value in (config.get("featureGates") or {}).items():
         if not isinstance(value, bool):

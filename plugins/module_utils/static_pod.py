@@ -535,6 +535,18 @@ def _check_invariants(pod, container, component, version, before, after, result,
     changed = set(result.flags_changed["added"]) | set(result.flags_changed["changed"])
     if "feature-gates" in changed:
         _check_feature_gates(component, version, before, after, result)
+    # etcd names its TLS versions its own way (TLS1.2); etcd_flags judges etcd's values
+    if "tls-min-version" in changed and component in k8s_flags.COMPONENTS:
+        problem = k8s_flags.check_tls_min_version(after["tls-min-version"])
+        if problem:
+            result.errors.append("--tls-min-version: %s" % problem)
+    if "tls-cipher-suites" in changed and component in k8s_flags.COMPONENTS:
+        for suite in _split(after["tls-cipher-suites"]):
+            problem, warning = k8s_flags.check_cipher_suite(suite)
+            if problem:
+                result.errors.append("--tls-cipher-suites: %s" % problem)
+            elif warning:
+                result.warnings.append("--tls-cipher-suites: %s" % warning)
     if component == "kube-apiserver":
         enabled = _split(after.get("enable-admission-plugins"))
         disabled = _split(after.get("disable-admission-plugins"))

@@ -9,61 +9,19 @@ the now compliant node must change nothing.
 Runs from the collection copy (make integration): tests/testbed/nodes.sh starts the node on its own podman network.
 """
 import json
-import os
 import re
-import subprocess
-import time
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-NODES = os.path.join(ROOT, "tests", "testbed", "nodes.sh")
+from harness import Node, changed_tasks, changed_where, kube_bench_results, playbook, started_nodes
+
 NET = "sck8s-int-remediate"
 NODE = "sck8s-int-rem-cp1"
 SPEC = NODE + ":control-plane:22331"
 SCHED = "/etc/kubernetes/manifests/kube-scheduler.yaml"
 CM = "/etc/kubernetes/manifests/kube-controller-manager.yaml"
 DRIFTED = ["1.1.3", "1.4.1"]
-RECAP = re.compile(r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
-
-
-def node(*cmd, check=True):
-    return subprocess.run(["podman", "exec", NODE] + list(cmd), check=check, capture_output=True, text=True)
-
-
-def playbook(workdir, name, *args):
-    """Run a playbook of the collection against the node; returns (rc, output, {host: changed})."""
-    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="default", ANSIBLE_FORCE_COLOR="0",
-               ANSIBLE_RETRY_FILES_ENABLED="0")
-    proc = subprocess.run(
-        ["ansible-playbook", "-i", str(workdir / "inventory.yml"), os.path.join(ROOT, "playbooks", name),
-         "-e", "@" + str(workdir / "vars.yml")] + list(args),
-        capture_output=True, text=True, env=env, cwd=str(workdir), check=False)
-    out = proc.stdout + proc.stderr
-    changed = {}
-    for host, _ok, chg, _unreach, _failed in RECAP.findall(out):
-        changed[host] = changed.get(host, 0) + int(chg)
-    return proc.returncode, out, changed
-
-
-def changed_tasks(out):
-    """Tasks that reported changed, as "<play> | <role> : <task>" (default callback headers)."""
-    names, play, task = [], "", None
-    for line in out.splitlines():
-        m = re.match(r"^(PLAY|TASK|RUNNING HANDLER) \[(.*)\]", line)
-        if m and m.group(1) == "PLAY":
-            play = m.group(2)
-        elif m:
-            task = "%s | %s" % (play, m.group(2))
-        elif line.startswith("changed: [") and task and task not in names:
-            names.append(task)
-    return names
-
-
-def changed_where(out):
-    """Where changes happened: the role of each changed task, or its play when it is not in a role."""
-    return {t.split(" | ", 1)[1].split(" : ")[0].rsplit(".", 1)[-1] if " : " in t else t.split(" | ")[0]
-            for t in changed_tasks(out)}
+node = Node(NODE)
 
 
 def report(workdir, run):
@@ -71,24 +29,10 @@ def report(workdir, run):
         return json.load(f)
 
 
-def wait_running(pod, needle, present=True, timeout=120):
-    """Until the runner's pod runs with (or without) an argument; the runner restarts a pod on a manifest change."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        ps = node("pgrep", "-af", pod, check=False).stdout
-        if (needle in ps) == present:
-            return
-        time.sleep(1)
-    raise AssertionError("%s %s %r after %ss" % (pod, "not running with" if present else "still has", needle, timeout))
-
-
 @pytest.fixture(scope="module")
 def hardened(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("remediate")
-    subprocess.run([NODES, "up", NET, SPEC], check=True)
-    try:
-        inv = subprocess.run([NODES, "inventory", NET, SPEC], check=True, capture_output=True, text=True).stdout
-        (workdir / "inventory.yml").write_text(inv, encoding="utf-8")
+    with started_nodes(workdir, NET, [SPEC]) as _nodes:
         (workdir / "vars.yml").write_text(
             "etcd_backup_passphrase: integration-test-only-0123456789\n"
             "cis_waivers:\n"
@@ -98,8 +42,6 @@ def hardened(tmp_path_factory):
         rc, out, _changed = playbook(workdir, "site.yml")
         assert rc == 0, out[-6000:]
         yield workdir
-    finally:
-        subprocess.run([NODES, "down", NET, NODE], check=False)
 
 
 def test_compliant_node_changes_nothing(hardened):
@@ -113,9 +55,9 @@ def test_compliant_node_changes_nothing(hardened):
 
 def test_drift_is_predicted_then_fixed_exactly(hardened):
     # the drift: an operator re-enabled profiling and loosened a manifest's mode
-    node("sed", "-i", "s/--profiling=false/--profiling=true/", SCHED)
-    node("chmod", "0644", CM)
-    wait_running("kube-scheduler", "--profiling=true")
+    node.run("sed", "-i", "s/--profiling=false/--profiling=true/", SCHED)
+    node.run("chmod", "0644", CM)
+    node.wait_running("kube-scheduler", "--profiling=true")
 
     rc, out, changed = playbook(hardened, "remediate.yml", "--check", "--diff",
                                 "-e", "remediate_report_dir=%s/check" % hardened)
@@ -130,8 +72,8 @@ def test_drift_is_predicted_then_fixed_exactly(hardened):
     assert re.search(r"^-%s: mode 0644.*\n\+%s: mode 0600" % (CM, CM), out, re.M), out[-6000:]
     assert sum(1 for line in out.splitlines() if line.startswith("+++ after")) == 2, out[-6000:]
     # check mode wrote nothing
-    assert node("stat", "-c", "%a", CM).stdout.strip() == "644"
-    assert "--profiling=true" in node("cat", SCHED).stdout
+    assert node.run("stat", "-c", "%a", CM).stdout.strip() == "644"
+    assert "--profiling=true" in node.run("cat", SCHED).stdout
 
     rc, out, changed = playbook(hardened, "remediate.yml", "-e", "remediate_report_dir=%s/real" % hardened)
     assert rc == 0, out[-6000:]
@@ -151,14 +93,12 @@ def test_drift_is_predicted_then_fixed_exactly(hardened):
         changed_tasks(out)
     assert {"scheduler", "controller_manager"} <= roles, changed_tasks(out)
     # the node really is fixed
-    assert node("stat", "-c", "%a", CM).stdout.strip() == "600"
-    wait_running("kube-scheduler", "--profiling=false")
+    assert node.run("stat", "-c", "%a", CM).stdout.strip() == "600"
+    node.wait_running("kube-scheduler", "--profiling=false")
     # the report shows the drift: failing before (with the reason), passing after
-    with open(hardened / "real" / "before" / (NODE + ".json"), encoding="utf-8") as f:
-        before = {t["test_number"]: t for c in json.load(f)["Controls"] for g in c["tests"] for t in g["results"]}
+    before = kube_bench_results(hardened / "real" / "before" / (NODE + ".json"))
     assert before["1.4.1"]["status"] == "FAIL" and before["1.1.3"]["status"] == "FAIL"
-    with open(hardened / "real" / "after" / (NODE + ".json"), encoding="utf-8") as f:
-        after = {t["test_number"]: t for c in json.load(f)["Controls"] for g in c["tests"] for t in g["results"]}
+    after = kube_bench_results(hardened / "real" / "after" / (NODE + ".json"))
     assert [i for i, t in after.items() if t["status"] == "FAIL"] == []
     assert after["1.2.5"]["secure_cluster_status"] == "WAIVED"
     md = (hardened / "real" / "remediation.md").read_text(encoding="utf-8")

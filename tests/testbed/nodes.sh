@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Start and stop test nodes reachable over SSH on 127.0.0.1, as users reach real nodes (demo, benchmarks).
-#   nodes.sh up NETWORK NAME:ROLE:SSH_PORT...   start nodes (ROLE control-plane|worker), wait for them to be ready
+#   nodes.sh up NETWORK NAME:ROLE:SSH_PORT...   start nodes (ROLE control-plane|worker), wait for them to be ready;
+#                                               on a real-binary image, workers then `kubeadm join` the first one
 #   nodes.sh down NETWORK NAME...               remove nodes and the network
 #   nodes.sh inventory NETWORK NAME:ROLE:SSH_PORT...   print an Ansible YAML inventory for them
 # Env: K8S_VERSION (default 1.33), IMAGE, SSH_KEY (private key; created if missing).
@@ -29,6 +30,24 @@ wait_ready() {  # NAME ROLE
   fi
 }
 
+join_real_workers() {  # NAME:ROLE:PORT...: workers of real-binary images join the first control plane (real kubeadm)
+  local cp="" spec name role _ join
+  for spec in "$@"; do
+    IFS=: read -r name role _ <<<"$spec"
+    if [ "$role" = control-plane ]; then cp=$name; break; fi
+  done
+  for spec in "$@"; do
+    IFS=: read -r name role _ <<<"$spec"
+    if [ "$role" != worker ] || ! podman exec "$name" test -e /etc/testbed/real; then continue; fi
+    if [ -z "$cp" ]; then echo "nodes.sh: worker $name has no control plane to join" >&2; return 1; fi
+    read -ra join <<<"$(podman exec "$cp" kubeadm token create --print-join-command)"
+    # kube-proxy's ServiceAccount token, as the DaemonSet pod would get it projected
+    podman exec "$cp" kubectl --kubeconfig /etc/kubernetes/admin.conf -n kube-system create token kube-proxy \
+      --duration=8760h | podman exec -i "$name" sh -c 'umask 077; cat > /var/lib/kube-proxy/token'
+    podman exec "$name" python3 /usr/local/lib/testbed/node_init.py kubeadm-join "${join[@]}"
+  done
+}
+
 cmd=${1:?usage: nodes.sh up|down|inventory NETWORK ...}; net=${2:?network}; shift 2
 case $cmd in
   up)
@@ -43,6 +62,7 @@ case $cmd in
         -v "$SSH_KEY.pub:/root/.ssh/authorized_keys:ro" "$IMAGE" >/dev/null
     done
     for spec in "$@"; do IFS=: read -r name role port <<<"$spec"; wait_ready "$name" "$role"; done
+    join_real_workers "$@"
     ;;
   down)
     for name in "$@"; do podman rm -f -t 5 "$name" >/dev/null 2>&1 || true; done

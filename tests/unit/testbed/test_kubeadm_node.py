@@ -13,7 +13,7 @@ RELEASE = {"minor": "1.37", "kubernetes_version": "1.37.2", "etcd_version": "3.7
 
 
 def test_init_configuration_is_kubeadm_defaults_plus_identity_and_host_needs():
-    init, cluster, kubelet = kn.init_configuration("1.37.2", "cp1", "10.89.0.5")
+    init, cluster, kubelet, proxy = kn.init_configuration("1.37.2", "cp1", "10.89.0.5")
     assert init == {"apiVersion": "kubeadm.k8s.io/v1beta4", "kind": "InitConfiguration",
                     "localAPIEndpoint": {"advertiseAddress": "10.89.0.5", "bindPort": 6443},
                     "nodeRegistration": {"name": "cp1", "criSocket": "unix:///var/run/containerd/containerd.sock"}}
@@ -23,6 +23,9 @@ def test_init_configuration_is_kubeadm_defaults_plus_identity_and_host_needs():
     assert kubelet == {"apiVersion": "kubelet.config.k8s.io/v1beta1", "kind": "KubeletConfiguration",
                        "cgroupDriver": "systemd", "failCgroupV1": False, "cgroupsPerQOS": False,
                        "enforceNodeAllocatable": ["none"]}
+    assert proxy == {"apiVersion": "kubeproxy.config.k8s.io/v1alpha1", "kind": "KubeProxyConfiguration",
+                     "conntrack": {"maxPerCore": 0, "tcpEstablishedTimeout": "0s", "tcpCloseWaitTimeout": "0s"},
+                     "iptables": {"localhostNodePorts": False}}
 
 
 @pytest.mark.parametrize("requested", [None, "", "1.37", "1.37.2", "v1.37.2"])
@@ -41,3 +44,30 @@ def test_no_release_file_means_the_stand_in_image(tmp_path):
     assert kn.load_release(str(tmp_path / "real-release.json")) is None
     (tmp_path / "real-release.json").write_text('{"minor": "1.34", "kubernetes_version": "1.34.4"}')
     assert kn.load_release(str(tmp_path / "real-release.json"))["minor"] == "1.34"
+
+
+JOIN = ("kubeadm join 10.89.0.5:6443 --token abcdef.0123456789abcdef "
+        "--discovery-token-ca-cert-hash sha256:" + "0" * 64).split()
+
+
+@pytest.mark.parametrize("argv", [JOIN, JOIN[2:], [JOIN[2], JOIN[3] + "=" + JOIN[4], JOIN[5] + "=" + JOIN[6]]])
+def test_join_command_as_kubeadm_prints_it(argv):
+    assert kn.parse_join_command(argv) == ("10.89.0.5:6443", "abcdef.0123456789abcdef", "sha256:" + "0" * 64)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (JOIN[:5], "needs ENDPOINT, --token and --discovery-token-ca-cert-hash"),
+    (JOIN + ["--control-plane"], "unexpected argument '--control-plane'"),
+    (JOIN[:3] + ["--token"], "--token needs a value"),
+])
+def test_join_command_that_is_not_a_worker_join_is_refused(argv, message):
+    with pytest.raises(kn.KubeadmError, match=message):
+        kn.parse_join_command(argv)
+
+
+def test_join_configuration_is_the_join_command_and_the_identity():
+    assert kn.join_configuration("w1", "10.89.0.5:6443", "abcdef.0123456789abcdef", "sha256:ff") == {
+        "apiVersion": "kubeadm.k8s.io/v1beta4", "kind": "JoinConfiguration",
+        "discovery": {"bootstrapToken": {"apiServerEndpoint": "10.89.0.5:6443", "token": "abcdef.0123456789abcdef",
+                                         "caCertHashes": ["sha256:ff"]}},
+        "nodeRegistration": {"name": "w1", "criSocket": "unix:///var/run/containerd/containerd.sock"}}

@@ -159,6 +159,22 @@ def test_unknown_admission_plugin_and_enable_disable_conflict(minor):
     assert any("NodeRestriction would be both enabled" in e for e in res.errors)
 
 
+@pytest.mark.parametrize("component", ["kube-apiserver", "kube-controller-manager", "kube-scheduler"])
+def test_tls_names_the_components_refuse_are_refused_before_writing(component):
+    # the real components exit at start on an unknown name (the real kube-apiserver 1.37 crash-looped on one)
+    pod = pod_of(component, "1.35")
+    res = sp.edit_pod(pod, flags={"tls-cipher-suites": ["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_NO_SUCH"]})
+    assert res.errors == ["--tls-cipher-suites: 'TLS_NO_SUCH' is not a Go cipher suite name (for example "
+                          "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256)"]
+    res = sp.edit_pod(pod, flags={"tls-min-version": "TLS1.2"})
+    assert res.errors == ["--tls-min-version: 'TLS1.2' is not a TLS version name (one of VersionTLS10, "
+                          "VersionTLS11, VersionTLS12, VersionTLS13)"]
+    res = sp.edit_pod(pod, flags={"tls-min-version": "VersionTLS13",
+                                  "tls-cipher-suites": "TLS_AES_128_GCM_SHA256,TLS_RSA_WITH_3DES_EDE_CBC_SHA"})
+    assert res.errors == [] and res.changed
+    assert res.warnings == ["--tls-cipher-suites: TLS_RSA_WITH_3DES_EDE_CBC_SHA is an insecure cipher suite"]
+
+
 def test_event_rate_limit_needs_admission_configuration(tmp_path):
     pod = pod_of("kube-apiserver", "1.33")
     res = sp.edit_pod(pod, flags={"enable-admission-plugins": ["EventRateLimit"]})

@@ -13,6 +13,10 @@ configuration. Parameters come from the container environment (/proc/1/environ):
 PKI, as ``kubeadm join`` plus the kubelet TLS bootstrap would: it installs the cluster CA, re-issues the kubelet
 client certificate from that CA, rewrites kubelet.conf and the kube-proxy kubeconfig and restarts the kubelet.
 
+On an image with the real binaries (kubeadm_node.py) the real kubeadm writes the node instead: ``init`` runs
+``kubeadm init`` on a control plane and prepares a worker, and ``node_init.py kubeadm-join JOIN COMMAND...`` runs
+the real ``kubeadm join`` with what ``kubeadm token create --print-join-command`` printed on the control plane.
+
 Layout: pure functions (version data, manifests, configuration dicts, certificate specs) come first and are unit
 tested (tests/unit/testbed/test_node_init.py); the functions that touch the file system or run openssl/systemctl
 come after them. Standard library + PyYAML only.
@@ -1176,28 +1180,47 @@ def cmd_init(node: Node) -> int:
 
 
 def init_real_node(node: Node, release: dict, env: dict[str, str]) -> int:
-    """An image with the real binaries: kubeadm of that release writes the node (kubeadm_node.py)."""
+    """An image with the real binaries: kubeadm of that release writes the node (kubeadm_node.py). A control
+    plane is `kubeadm init`ed here; a worker is left as a fresh node is before `kubeadm join` (containerd set up,
+    the kubelet waiting for its configuration) until `node_init.py kubeadm-join` is given the join command."""
     version = kubeadm_node.check_requested_version(release, env.get("K8S_VERSION"))
     role = resolve_role(env.get("NODE_ROLE"))
-    if role != "control-plane":
-        raise InitError(f"NODE_ROLE={role}: the images with real binaries make control-plane nodes only so far "
-                        "(workers need `kubeadm join` against a control plane); use node:latest for workers")
     node_name, node_ip = node_name_from_host(), detect_node_ip()
     for path in OWNED_PATHS + ("/etc/kubernetes/bootstrap-kubelet.conf",):
         node.remove(path)
     node.mkdir("/var/lib/kube-proxy")
-    # what kubeadm users write before `kubeadm init` (SystemdCgroup, the release's pause image)
+    # what kubeadm users write before `kubeadm init` or `join` (SystemdCgroup, the release's pause image)
     write_containerd_config(node, release["minor"], containerd_default_config(),
                             kubeadm_node.image_of("pause", version))
     run(["systemctl", "restart", "containerd.service"])
-    log(f"making {node_name} ({node_ip}) a kubeadm control-plane node of Kubernetes {version} with the real "
-        f"binaries (etcd {release['etcd_version']})")
-    kubeadm_node.init_control_plane(node, version, node_name, node_ip, log)
+    if role == "control-plane":
+        log(f"making {node_name} ({node_ip}) a kubeadm control-plane node of Kubernetes {version} with the real "
+            f"binaries (etcd {release['etcd_version']})")
+        kubeadm_node.init_control_plane(node, version, node_name, node_ip, log)
+    else:
+        log(f"{node_name} ({node_ip}): a node of Kubernetes {version} ready for `kubeadm join` (node_init.py "
+            "kubeadm-join)")
     node.write("/etc/testbed/role", role + "\n", 0o644)
     node.write("/etc/testbed/node-ip", node_ip + "\n", 0o644)
     node.write("/etc/testbed/real", "kubeadm\n", 0o644)
     node.write("/etc/testbed/version", version + "\n", 0o644)
     log("done")
+    return 0
+
+
+def cmd_kubeadm_join(node: Node, join_argv: list[str]) -> int:
+    """A real-binary worker joins a control plane with the real `kubeadm join`."""
+    if not node.exists("/etc/testbed/real"):
+        raise InitError("kubeadm-join is for images with the real binaries; stand-in workers use `join`")
+    if node.read("/etc/testbed/role").strip() != "worker":
+        raise InitError("kubeadm-join is for workers")
+    if node.exists("/etc/kubernetes/kubelet.conf"):
+        log("already joined; keeping the existing state")
+        return 0
+    version = node.read("/etc/testbed/version").strip()
+    kubeadm_node.join_worker(node, version, node_name_from_host(), join_argv, log)
+    run(["systemctl", "restart", "kube-proxy.service"])
+    log("joined")
     return 0
 
 
@@ -1227,7 +1250,9 @@ def cmd_kube_proxy_volume(node: Node) -> int:
     """Lay out what the kube-proxy pod gets from its projected service-account volume (its kubeconfig names it)."""
     node.write(f"{SA_VOLUME}/ca.crt", node.read(f"{PKI}/ca.crt"), 0o644)
     node.write(f"{SA_VOLUME}/namespace", "kube-system", 0o644)
-    if not node.exists(f"{SA_VOLUME}/token"):
+    if node.exists(kubeadm_node.KUBE_PROXY_TOKEN):
+        node.write(f"{SA_VOLUME}/token", node.read(kubeadm_node.KUBE_PROXY_TOKEN), 0o600)
+    elif not node.exists(f"{SA_VOLUME}/token"):
         # opaque: nothing here verifies service-account tokens
         node.write(f"{SA_VOLUME}/token", os.urandom(32).hex(), 0o600)
     return 0
@@ -1241,6 +1266,9 @@ def main(argv: list[str] | None = None) -> int:
     join.add_argument("--ca-cert", required=True, help="control plane's /etc/kubernetes/pki/ca.crt")
     join.add_argument("--ca-key", required=True, help="control plane's /etc/kubernetes/pki/ca.key")
     join.add_argument("--server", required=True, help="API server URL, https://IP:6443")
+    kjoin = sub.add_parser("kubeadm-join", help="real-binary worker: run kubeadm join with this join command")
+    kjoin.add_argument("join_command", nargs=argparse.REMAINDER,
+                       help="what `kubeadm token create --print-join-command` printed on the control plane")
     sub.add_parser("kube-proxy-volume", help="write the service-account files the kube-proxy kubeconfig names")
     args = parser.parse_args(argv)
     node = Node("/")
@@ -1249,6 +1277,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_kube_proxy_volume(node)
         if args.cmd == "join":
             return cmd_join(node, args.ca_cert, args.ca_key, args.server)
+        if args.cmd == "kubeadm-join":
+            return cmd_kubeadm_join(node, args.join_command)
         return cmd_init(node)
     except (InitError, kubeadm_node.KubeadmError, ValueError, OSError, subprocess.TimeoutExpired) as err:
         print(f"testbed-init: ERROR: {err}", file=sys.stderr, flush=True)

@@ -1,0 +1,116 @@
+"""What the integration tests share: test nodes over SSH (tests/testbed/nodes.sh) and playbook runs as users run them.
+
+Runs from the collection copy (make integration, make real-test), so ROOT is the collection's root and the
+playbooks are the collection's.
+"""
+import json
+import os
+import re
+import subprocess
+import time
+from contextlib import contextmanager
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+NODES = os.path.join(ROOT, "tests", "testbed", "nodes.sh")
+RELEASES = os.path.join(ROOT, "tests", "testbed", "releases.json")
+RECAP = re.compile(r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
+
+
+class Node:
+    """A running test node, inspected from outside with podman exec (what a test looks at, not how it hardens)."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def run(self, *cmd, check=True, stdin=None, text=True):
+        """podman exec; ``stdin`` (str or bytes as ``text``) is fed to the command, else it reads nothing."""
+        if stdin is None:
+            return subprocess.run(["podman", "exec", self.name] + list(cmd), check=check, capture_output=True,
+                                  stdin=subprocess.DEVNULL, text=text)
+        return subprocess.run(["podman", "exec", "-i", self.name] + list(cmd), check=check, capture_output=True,
+                              input=stdin, text=text)
+
+    def sh(self, script, check=True, stdin=None):
+        return self.run("sh", "-ec", script, check=check, stdin=stdin)
+
+    def read(self, path):
+        return self.run("cat", path).stdout
+
+    def wait_running(self, pod, needle, present=True, timeout=120):
+        """Until the runner's pod runs with (or without) an argument; it restarts a pod on a manifest change."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            ps = self.run("pgrep", "-af", pod, check=False).stdout
+            if (needle in ps) == present:
+                return
+            time.sleep(1)
+        raise AssertionError("%s %s %r after %ss" % (pod, "not running with" if present else "still has", needle,
+                                                     timeout))
+
+
+@contextmanager
+def started_nodes(workdir, net, specs, image=None, version=None, caps=""):
+    """Start nodes NAME:ROLE:SSH_PORT on their own podman network, write workdir/inventory.yml, remove them after."""
+    env = dict(os.environ, NODE_CAPS=caps)
+    if image:
+        env["IMAGE"] = image
+    if version:
+        env["K8S_VERSION"] = version
+    names = [spec.split(":")[0] for spec in specs]
+    try:
+        subprocess.run([NODES, "up", net] + list(specs), check=True, env=env)
+        inv = subprocess.run([NODES, "inventory", net] + list(specs), check=True, capture_output=True, text=True,
+                             env=env).stdout
+        (workdir / "inventory.yml").write_text(inv, encoding="utf-8")
+        yield [Node(name) for name in names]
+    finally:
+        subprocess.run([NODES, "down", net] + names, check=False, env=env)
+
+
+def playbook(workdir, name, *args):
+    """Run a playbook (one of the collection's, or a path) against the nodes; returns (rc, output, {host: changed})."""
+    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="default", ANSIBLE_FORCE_COLOR="0",
+               ANSIBLE_RETRY_FILES_ENABLED="0")
+    path = name if os.path.isabs(name) else os.path.join(ROOT, "playbooks", name)
+    extra = ["-e", "@" + str(workdir / "vars.yml")] if (workdir / "vars.yml").exists() else []
+    proc = subprocess.run(["ansible-playbook", "-i", str(workdir / "inventory.yml"), path] + extra + list(args),
+                          capture_output=True, text=True, env=env, cwd=str(workdir), check=False)
+    out = proc.stdout + proc.stderr
+    changed = {}
+    for host, _ok, chg, _unreach, _failed in RECAP.findall(out):
+        changed[host] = changed.get(host, 0) + int(chg)
+    return proc.returncode, out, changed
+
+
+def changed_tasks(out):
+    """Tasks that reported changed, as "<play> | <role> : <task>" (default callback headers)."""
+    names, play, task = [], "", None
+    for line in out.splitlines():
+        m = re.match(r"^(PLAY|TASK|RUNNING HANDLER) \[(.*)\]", line)
+        if m and m.group(1) == "PLAY":
+            play = m.group(2)
+        elif m:
+            task = "%s | %s" % (play, m.group(2))
+        elif line.startswith("changed: [") and task and task not in names:
+            names.append(task)
+    return names
+
+
+def changed_where(out):
+    """Where changes happened: the role of each changed task, or its play when it is not in a role."""
+    return {t.split(" | ", 1)[1].split(" : ")[0].rsplit(".", 1)[-1] if " : " in t else t.split(" | ")[0]
+            for t in changed_tasks(out)}
+
+
+def kube_bench_results(path):
+    """{test_number: result} of a kube-bench-shaped JSON report."""
+    with open(path, encoding="utf-8") as f:
+        return {t["test_number"]: t for c in json.load(f)["Controls"] for g in c["tests"] for t in g["results"]}
+
+
+def release(minor=None):
+    """(minor, version) of a real release the test bed builds (default: K8S_REAL_VERSION, else the newest)."""
+    with open(RELEASES, encoding="utf-8") as f:
+        data = json.load(f)
+    minor = minor or os.environ.get("K8S_REAL_VERSION") or data["default_minor"]
+    return minor, data["kubernetes"][minor]

@@ -1,0 +1,365 @@
+"""site.yml on a control plane written by the real kubeadm and run by the real binaries (issue #12's acceptance).
+
+The node is the test-bed image of the newest supported minor (localhost/secure-cluster-k8s/node:<minor>, make
+real-image): `kubeadm init` of that release wrote it, the real etcd, kube-apiserver, kube-controller-manager and
+kube-scheduler run its manifests and the real kubelet runs under systemd. site.yml hardens it over SSH, as users
+run it. Then every promise is checked against what the real components do, not against our tables:
+
+* the API server: TLS with a client certificate, anonymous 401 on /api while the probe paths answer, the Node
+  authorizer and NodeRestriction, PodSecurity, Secrets encrypted in etcd, the tiered audit policy;
+* the controller-manager and scheduler: loopback only, /healthz served, profiling off;
+* the kubelet: anonymous 401, an authenticated user without RBAC 403 (the real API server's SubjectAccessReview);
+* the audit reads the real processes and finds nothing left but the deferred 1.2.5 (waived);
+* failure injection: an input the apiserver role must refuse changes nothing; a kubelet configuration the real
+  kubelet refuses is rolled back by the role's health gate and the play fails saying so.
+
+Run by `make real-test` (not by `make integration`): it needs the real-binary image.
+"""
+import json
+import os
+import secrets
+
+import pytest
+
+from harness import Node, changed_tasks, kube_bench_results, playbook, release, started_nodes
+
+MINOR, VERSION = release()
+# node:<minor> beside the stand-in image (SCK8S_NODE_IMAGE names another one on a branch that changes the node)
+IMAGE = os.environ.get("SCK8S_NODE_IMAGE", "localhost/secure-cluster-k8s/node:latest").rpartition(":")[0] + ":" + MINOR
+NET = "sck8s-int-real"
+NODE = "sck8s-int-real-cp1"
+WORKER_NAME = "sck8s-int-real-w1"
+SPECS = [NODE + ":control-plane:22341", WORKER_NAME + ":worker:22342"]
+NS = "sck8s-accept"
+RESTRICTED_NS = "sck8s-restricted"
+APISERVER_MANIFEST = "/etc/kubernetes/manifests/kube-apiserver.yaml"
+KUBELET_CONFIG = "/var/lib/kubelet/config.yaml"
+AUDIT_LOG = "/var/log/kubernetes/audit/audit.log"
+PKI = "/etc/kubernetes/pki"
+CLIENTS = "/root/sck8s-clients"
+# Client certificates the test makes with the cluster CA: (file name, subject).
+IDENTITIES = {
+    "admin": "/O=kubeadm:cluster-admins/CN=sck8s-tester",
+    "nobody": "/CN=sck8s-nobody",
+}
+# The real kubelets' own client certificates (TLS bootstrap on the worker), copied next to those as "<node>.pem".
+KUBELET_PEM = "/var/lib/kubelet/pki/kubelet-client-current.pem"
+node = Node(NODE)
+worker = Node(WORKER_NAME)
+VALUE = "sck8s-" + secrets.token_hex(12)
+# never pulled: the API objects are what is tested, no container of these pods runs
+PAUSE = "registry.k8s.io/pause:3.10.1"
+
+
+def api_url(node_ip, path, port=6443):
+    return "https://%s:%d%s" % (node_ip, port, path)
+
+
+def curl(url, who=None, method="GET", cacert=PKI + "/ca.crt", patch=None, on=None):
+    """(HTTP status, body) of a request from the control plane (or the node ``on``); who: one of IDENTITIES, a
+    node whose kubelet identity to use, or None for anonymous. patch: a JSON merge patch to send (PATCH)."""
+    args = ["curl", "-sS", "-o", "/dev/stdout", "-w", "\n%{http_code}", "-X", "PATCH" if patch else method]
+    if patch:
+        args += ["-H", "Content-Type: application/merge-patch+json", "--data-binary", json.dumps(patch)]
+    args += ["--cacert", cacert] if cacert else ["-k"]
+    if who in IDENTITIES:
+        args += ["--cert", "%s/%s.crt" % (CLIENTS, who), "--key", "%s/%s.key" % (CLIENTS, who)]
+    elif who:
+        args += ["--cert", "%s/%s.pem" % (CLIENTS, who)]
+    out = (on or node).run(*(args + [url])).stdout
+    body, _, code = out.rpartition("\n")
+    return int(code), body
+
+
+def kubectl(*args, stdin=None, check=True):
+    return node.run("kubectl", "--kubeconfig", "/etc/kubernetes/admin.conf", *args, stdin=stdin, check=check)
+
+
+def apply(*objects):
+    return kubectl("apply", "-f", "-", stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": objects}))
+
+
+def make_client_certs():
+    script = ["mkdir -p -m 0700 %s && cd %s" % (CLIENTS, CLIENTS)]
+    for name, subject in IDENTITIES.items():
+        script.append(
+            "openssl req -new -newkey rsa:2048 -nodes -keyout {n}.key -subj '{s}' -out {n}.csr 2>/dev/null && "
+            "printf 'extendedKeyUsage=clientAuth\\n' > {n}.ext && "
+            "openssl x509 -req -in {n}.csr -CA {pki}/ca.crt -CAkey {pki}/ca.key -CAcreateserial -days 1 "
+            "-extfile {n}.ext -out {n}.crt 2>/dev/null".format(n=name, s=subject, pki=PKI))
+    node.sh(" && ".join(script))
+    for member in (node, worker):
+        node.sh("umask 077; cat > %s/%s.pem" % (CLIENTS, member.name), stdin=member.read(KUBELET_PEM))
+    # the worker calls its own kubelet with the same client certificates
+    worker.sh("mkdir -p -m 0700 %s" % CLIENTS)
+    for name in IDENTITIES:
+        for ext in ("crt", "key"):
+            path = "%s/%s.%s" % (CLIENTS, name, ext)
+            worker.sh("umask 077; cat > %s" % path, stdin=node.read(path))
+
+
+def audit_events():
+    return [json.loads(line) for line in node.read(AUDIT_LOG).splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("real")
+    with started_nodes(workdir, NET, SPECS, image=IMAGE, version=MINOR, caps="--cap-add SYS_ADMIN"):
+        (workdir / "vars.yml").write_text(
+            "etcd_backup_passphrase: integration-test-only-0123456789\n"
+            "cis_waivers:\n"
+            "  - id: '1.2.5'\n"
+            "    reason: the test node's kubelet serves a self-signed certificate; the apiserver role defers 1.2.5\n"
+            "    expires: '2099-01-01'\n", encoding="utf-8")
+        rc, out, _changed = playbook(workdir, "site.yml")
+        assert rc == 0, out[-8000:]
+        make_client_certs()
+        node_ip = node.read("/etc/testbed/node-ip").strip()
+        apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}},
+              {"apiVersion": "v1", "kind": "Namespace", "metadata": {
+                  "name": RESTRICTED_NS, "labels": {"pod-security.kubernetes.io/enforce": "restricted"}}})
+        # the controller-manager's service-account controller makes each namespace's "default" account; pods wait
+        kubectl("-n", NS, "wait", "--for=create", "serviceaccount/default", "--timeout=60s")
+        apply({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "bound", "namespace": NS},
+               "stringData": {"token": VALUE}},
+              {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "unbound", "namespace": NS},
+               "stringData": {"token": VALUE}},
+              # bound to the worker by spec.nodeName and using the Secret "bound": the Node authorizer's graph edge
+              {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "app", "namespace": NS},
+               "spec": {"nodeName": WORKER_NAME, "containers": [{"name": "app", "image": PAUSE}],
+                        "volumes": [{"name": "s", "secret": {"secretName": "bound"}}]}})
+        yield workdir, node_ip
+
+
+def test_the_components_are_the_real_binaries(cluster):
+    for proc, path in (("kube-apiserver", "/usr/local/bin/kube-apiserver"),
+                       ("kube-controller-manager", "/usr/local/bin/kube-controller-manager"),
+                       ("kube-scheduler", "/usr/local/bin/kube-scheduler"),
+                       ("etcd", "/usr/local/bin/etcd"), ("kubelet", "/usr/bin/kubelet")):
+        # by the command line: a process name is cut to 15 characters (kube-controller)
+        pid = node.run("pgrep", "-o", "-f", "^[^ ]*%s( |$)" % proc).stdout.strip()
+        assert node.run("readlink", "/proc/%s/exe" % pid).stdout.strip() == path
+    assert "Kubernetes v" + VERSION in node.run("kube-apiserver", "--version").stdout
+    assert "Kubernetes v" + VERSION in node.run("kubelet", "--version").stdout
+    # the API server knows the nodes kubeadm init and kubeadm join registered, at that version
+    for name in (NODE, WORKER_NAME):
+        info = json.loads(kubectl("get", "node", name, "-o", "json").stdout)["status"]["nodeInfo"]
+        assert info["kubeletVersion"] == "v" + VERSION
+    # the worker's kubelet got its client certificate by TLS bootstrap, signed by the cluster CA
+    subject = worker.run("openssl", "x509", "-in", KUBELET_PEM, "-noout", "-subject").stdout
+    assert "CN=system:node:%s" % WORKER_NAME in subject.replace(" = ", "=")
+    worker.run("openssl", "verify", "-CAfile", PKI + "/ca.crt", KUBELET_PEM)
+    # the real kube-proxy, with its ServiceAccount's token, syncs the Services into iptables on both nodes
+    for member in (node, worker):
+        health = json.loads(member.run("curl", "-sS", "http://127.0.0.1:10256/healthz").stdout)
+        assert health["healthy"] is True, (member.name, health)
+        assert "KUBE-SVC-" in member.run("iptables-save", "-t", "nat").stdout, member.name
+
+
+def test_api_server_tls_anonymous_and_probes(cluster):
+    _workdir, ip = cluster
+    # TLS verified with the cluster CA both ways: the server's certificate, our client certificate
+    assert curl(api_url(ip, "/readyz"), "admin") == (200, "ok")
+    code, body = curl(api_url(ip, "/api"))
+    assert code == 401, body
+    assert json.loads(body)["reason"] == "Unauthorized"
+    # the role's anonymous paths: kubeadm's probes and load balancers still get an answer
+    for path in ("/livez", "/readyz", "/healthz"):
+        assert curl(api_url(ip, path)) == (200, "ok"), path
+    manifest = node.read(APISERVER_MANIFEST)
+    assert "--anonymous-auth" not in manifest and "--authentication-config=" in manifest
+
+
+def test_node_authorizer_and_node_restriction(cluster):
+    _workdir, ip = cluster
+    path = "/api/v1/namespaces/%s/secrets/" % NS
+    # the worker's kubelet may read the Secret of the pod bound to it, and nothing else; the control plane's
+    # kubelet (another node) may not read that one either
+    assert curl(api_url(ip, path + "bound"), WORKER_NAME)[0] == 200
+    code, body = curl(api_url(ip, path + "unbound"), WORKER_NAME)
+    assert code == 403, body
+    assert "no relationship found between node '%s' and this object" % WORKER_NAME in json.loads(body)["message"]
+    assert curl(api_url(ip, path + "bound"), NODE)[0] == 403
+    assert curl(api_url(ip, path), WORKER_NAME)[0] == 403
+    assert curl(api_url(ip, path + "unbound"), "admin")[0] == 200
+    # NodeRestriction (admission, after the authorizer allowed the patch): a node may modify only its own Node
+    code, body = curl(api_url(ip, "/api/v1/nodes/%s" % NODE), WORKER_NAME,
+                      patch={"metadata": {"labels": {"sck8s-test": "x"}}})
+    assert code == 403, body
+    assert json.loads(body)["message"].endswith('node "%s" is not allowed to modify node "%s"' % (WORKER_NAME, NODE))
+
+
+def test_pod_security_rejects_a_privileged_pod(cluster):
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "priv"},
+           "spec": {"containers": [{"name": "c", "image": PAUSE,
+                                    "securityContext": {"privileged": True}}]}}
+    proc = kubectl("-n", RESTRICTED_NS, "create", "-f", "-", stdin=json.dumps(pod), check=False)
+    assert proc.returncode != 0
+    assert 'violates PodSecurity "restricted:latest"' in proc.stderr, proc.stderr
+    assert "privileged" in proc.stderr
+    # an unlabelled namespace gets the role's cluster-wide default (enforce: baseline) from the admission config
+    proc = kubectl("-n", NS, "create", "-f", "-", stdin=json.dumps(pod), check=False)
+    assert proc.returncode != 0
+    assert 'violates PodSecurity "baseline:latest"' in proc.stderr, proc.stderr
+    assert kubectl("-n", RESTRICTED_NS, "get", "pods", "-o", "name").stdout.strip() == ""
+
+
+def test_secrets_are_encrypted_in_etcd(cluster):
+    raw = node.run("etcdctl", "--endpoints=https://127.0.0.1:2379", "--cacert=%s/etcd/ca.crt" % PKI,
+                   "--cert=%s/etcd/healthcheck-client.crt" % PKI, "--key=%s/etcd/healthcheck-client.key" % PKI,
+                   "get", "/registry/secrets/%s/bound" % NS, "--print-value-only", text=False).stdout
+    assert raw.startswith(b"k8s:enc:aescbc:v1:"), raw[:40]
+    assert VALUE.encode() not in raw
+    # and the API still reads it back
+    got = json.loads(kubectl("-n", NS, "get", "secret", "bound", "-o", "json").stdout)
+    assert got["data"]["token"]
+
+
+def test_audit_log_follows_the_tiered_policy(cluster):
+    _workdir, ip = cluster
+    assert curl(api_url(ip, "/api/v1/namespaces/%s/secrets/unbound" % NS), "admin")[0] == 200
+    # the pod never runs (its node does not exist): the request is refused, but it is audited all the same
+    code, _body = curl(api_url(ip, "/api/v1/namespaces/%s/pods/app/exec?command=true&stdout=true" % NS), "admin",
+                       method="POST")
+    assert code >= 400
+    events = audit_events()
+    reads = [e for e in events if e.get("objectRef", {}).get("resource") == "secrets"
+             and e["objectRef"].get("name") == "unbound" and e["verb"] == "get" and e["user"]["username"]
+             == "sck8s-tester"]
+    assert reads and {e["level"] for e in reads} == {"Metadata"}, reads
+    assert not any("requestObject" in e or "responseObject" in e for e in reads)
+    assert VALUE not in node.read(AUDIT_LOG)
+    execs = [e for e in events if e.get("objectRef", {}).get("subresource") == "exec"
+             and e["objectRef"].get("name") == "app"]
+    assert execs and {e["level"] for e in execs} == {"RequestResponse"}, execs
+    assert {e["stage"] for e in execs} >= {"ResponseComplete"}
+
+
+def test_controller_manager_and_scheduler_loopback_healthz_no_profiling(cluster):
+    listening = node.run("ss", "-Hltn").stdout.split()
+    for port in (10257, 10259):
+        binds = [a for a in listening if a.endswith(":%d" % port)]
+        assert binds == ["127.0.0.1:%d" % port], (port, binds)
+        assert curl("https://127.0.0.1:%d/healthz" % port, cacert=None) == (200, "ok")
+        # authorised (cluster admin) and still not found: profiling is off, not merely forbidden
+        assert curl("https://127.0.0.1:%d/debug/pprof/" % port, "admin", cacert=None)[0] == 404
+        assert curl("https://127.0.0.1:%d/debug/pprof/" % port, "nobody", cacert=None)[0] == 403
+
+
+@pytest.mark.parametrize("member", [node, worker], ids=["control-plane", "worker"])
+def test_kubelet_authn_authz(cluster, member):
+    url = "https://127.0.0.1:10250/pods"
+    code, body = curl(url, cacert=None, on=member)
+    assert code == 401, body
+    # authenticated by the client CA, then refused by the real API server's SubjectAccessReview
+    code, body = curl(url, "nobody", cacert=None, on=member)
+    assert code == 403, body
+    assert "user=sck8s-nobody" in body
+    assert curl(url, "admin", cacert=None, on=member)[0] == 200
+
+
+def test_audit_reads_the_real_nodes(cluster):
+    workdir, _ip = cluster
+    rc, out, _changed = playbook(workdir, "audit.yml", "-e", "cis_report_dir=%s/audit" % workdir)
+    assert rc == 0, out[-6000:]
+    for name, passing in ((NODE, ("1.2.6", "1.2.16", "1.3.2", "1.4.1", "4.2.1", "2.1")),
+                          (WORKER_NAME, ("4.1.1", "4.2.1", "4.2.2", "4.2.6"))):
+        results = kube_bench_results(workdir / "audit" / (name + ".json"))
+        failing = sorted(i for i, t in results.items() if t["status"] == "FAIL" and t.get("scored", True))
+        assert failing == [], (name, failing)
+        for check in passing:
+            assert results[check]["status"] == "PASS", (name, results[check])
+    assert kube_bench_results(workdir / "audit" / (NODE + ".json"))["1.2.5"]["secure_cluster_status"] == "WAIVED"
+
+
+@pytest.fixture(scope="module")
+def role_playbooks(cluster):
+    workdir, _ip = cluster
+    for role in ("apiserver", "kubelet"):
+        (workdir / ("%s.yml" % role)).write_text(
+            "- hosts: %s\n  gather_facts: false\n  roles: [secure_cluster.k8s.%s]\n" % (NODE, role),
+            encoding="utf-8")
+    return workdir
+
+
+def test_refused_input_changes_nothing(role_playbooks):
+    workdir = role_playbooks
+    before = node.read(APISERVER_MANIFEST)
+    for override in ('{"apiserver_tls_cipher_suites": ["TLS_SCK8S_NOT_A_SUITE"]}',
+                     '{"apiserver_admission_plugins": ["NodeRestriction", "PodSecurityPolicy"]}'):
+        rc, out, changed = playbook(workdir, str(workdir / "apiserver.yml"), "-e", override)
+        assert rc != 0, out[-4000:]
+        assert changed.get(NODE) == 0, changed_tasks(out)
+        assert node.read(APISERVER_MANIFEST) == before
+
+
+def test_kubelet_config_the_real_kubelet_refuses_is_rolled_back(role_playbooks):
+    workdir = role_playbooks
+    before = node.read(KUBELET_CONFIG)
+    # a negative kubeAPIQPS is well-typed, so it passes the role's checks; the real kubelet's validation refuses it
+    rc, out, _changed = playbook(workdir, str(workdir / "kubelet.yml"), "-e",
+                                 '{"kubelet_extra_settings": {"kubeAPIQPS": -1}}')
+    assert rc != 0, out[-6000:]
+    assert "Rolled back: %s was restored" % KUBELET_CONFIG in out, out[-6000:]
+    assert node.read(KUBELET_CONFIG) == before
+    journal = node.run("journalctl", "-u", "kubelet", "--no-pager", "-n", "400").stdout
+    assert "kubeAPIQPS" in journal
+    node.run("systemctl", "is-active", "kubelet")
+    assert curl("http://127.0.0.1:10248/healthz", cacert=None) == (200, "ok")
+
+
+def test_namespace_baseline_applied_then_cluster_audit_online(cluster):
+    """The policy layer against the real API server: server-side apply, a second run changes nothing, and the
+    online cluster audit judges the applied baseline and finds what was planted beside it."""
+    workdir, ip = cluster
+    kubeconfig = workdir / "admin.conf"
+    kubeconfig.write_text(node.read("/etc/kubernetes/admin.conf"), encoding="utf-8")
+    kubeconfig.chmod(0o600)
+    assert "server: https://%s:6443" % ip in kubeconfig.read_text(encoding="utf-8")
+    args = ["-e", "namespace_baseline_kubeconfig=%s" % kubeconfig, "-e", "namespace_baseline_kubernetes_version=%s"
+            % VERSION, "-e", "namespace_baseline_output_dir=%s/gitops" % workdir]
+    rc, out, changed = playbook(workdir, "namespace_baseline.yml", *args)
+    assert rc == 0, out[-6000:]
+    assert changed["localhost"] > 0
+    rc, out, changed = playbook(workdir, "namespace_baseline.yml", *args)
+    assert rc == 0, out[-6000:]
+    assert changed["localhost"] == 0, changed_tasks(out)
+    # what the API server now has, read back with kubectl rather than through the role
+    labels = json.loads(kubectl("get", "namespace", "payments-prod", "-o", "json").stdout)["metadata"]["labels"]
+    assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
+    policies = kubectl("-n", "payments-prod", "get", "networkpolicy", "-o", "name").stdout.split()
+    assert "networkpolicy.networking.k8s.io/default-deny-all" in policies
+    managers = json.loads(kubectl("-n", "payments-prod", "get", "networkpolicy", "default-deny-all", "-o", "json",
+                                  "--show-managed-fields").stdout)["metadata"]["managedFields"]
+    assert [m["operation"] for m in managers if m["manager"] == "secure-cluster-k8s"] == ["Apply"]
+
+    # planted beside the baseline: a user bound to cluster-admin, a wildcard Role, a Secret in an env var
+    apply(
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+         "metadata": {"name": "sck8s-planted-admin"},
+         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+         "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "mallory"}]},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+         "metadata": {"name": "sck8s-planted-wildcard", "namespace": "shop-dev"},
+         "rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}]},
+        {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "env-secret", "namespace": NS},
+         "spec": {"nodeName": WORKER_NAME, "containers": [{
+             "name": "c", "image": PAUSE,
+             "env": [{"name": "TOKEN", "valueFrom": {"secretKeyRef": {"name": "unbound", "key": "token"}}}]}]}})
+    rc, out, _changed = playbook(workdir, "cluster_audit.yml", "-e", "cluster_kubeconfig=%s" % kubeconfig,
+                                 "-e", "cluster_name=real", "-e", "cis_report_dir=%s/cluster" % workdir,
+                                 "-e", "cis_fail_on=none")
+    assert rc == 0, out[-6000:]
+    results = kube_bench_results(workdir / "cluster" / "real.json")
+
+    def offenders(check):
+        return json.dumps(results[check].get("findings", []))
+
+    assert results["5.1.1"]["status"] == "FAIL" and "mallory" in offenders("5.1.1"), results["5.1.1"]
+    assert results["5.1.3"]["status"] == "FAIL" and "sck8s-planted-wildcard" in offenders("5.1.3"), results["5.1.3"]
+    assert results["5.4.1"]["status"] == "FAIL" and "env-secret" in offenders("5.4.1"), results["5.4.1"]
+    # the applied baseline itself is not what fails: its namespaces have PSA labels and NetworkPolicies
+    for check in ("5.2.1", "5.3.2"):
+        for tenant in ("payments-prod", "checkout-prod", "shop-dev"):
+            assert tenant not in offenders(check), (check, results[check])
