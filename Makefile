@@ -1,5 +1,6 @@
 # secure_cluster.k8s — developer and CI entry points. Run as root on Debian/Ubuntu.
-#   make test   lint, sanity, unit tests, the built collection installed and run, integration, molecule scenarios
+#   make test   lint, sanity, unit tests, the built collection installed and run, integration, molecule scenarios,
+#               then the same collection on real Kubernetes (the newest and the oldest supported minor)
 #   make demo   audit SSH-reachable test nodes, harden them with site.yml, audit again
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -24,7 +25,7 @@ export PY_COLORS ?= 0
   collection-install-test integration molecule test demo demo-nodes demo-down bench clean
 
 help:
-	@echo "make test    lint + sanity + unit tests + collection install test + integration + molecule scenarios ($(MOLECULE_SCENARIOS))"
+	@echo "make test    lint + sanity + unit tests + collection install test + integration + molecule scenarios ($(MOLECULE_SCENARIOS)) + real Kubernetes ($(K8S_BIN_MINORS): flag data, acceptance test)"
 	@echo "make demo    audit SSH-reachable test nodes, harden them (site.yml), audit again (make demo-down removes them)"
 	@echo "make bench   ping, audit, site.yml (first run, rerun), remediate.yml on N test nodes (docs/performance.md)"
 	@echo "make docs    regenerate the variables section of every roles/*/README.md from meta/argument_specs.yml"
@@ -32,7 +33,7 @@ help:
 	@echo "make image   build the podman test-node image"
 	@echo "make k8s-bins build the real Kubernetes and etcd binaries (K8S_BIN_MINORS), cached outside the checkout"
 	@echo "make real-image test-node images node:<minor> with the real binaries (kubeadm init at first boot)"
-	@echo "make real-test flag data checked against the real binaries, molecule $(REAL_MOLECULE_SCENARIOS) on node:<newest>"
+	@echo "make real-test flag data checked against the real binaries, the acceptance test on node:<minor> (REAL_TEST_MINORS), molecule $(REAL_MOLECULE_SCENARIOS) on node:<newest>"
 	@echo "make vm-image build the VM test node of the kernel role"
 
 host:
@@ -61,7 +62,8 @@ real-image: host k8s-bins
 	K8S_REAL_MINORS="$(K8S_BIN_MINORS)" tests/testbed/build-image.sh
 
 # The real binaries against the product's tables (tests/testbed/flags/<minor>.json must match what they print),
-# the acceptance test on a real-kubeadm control plane (tests/integration/test_real_cluster.py)
+# the acceptance test on a real-kubeadm control plane and worker (tests/integration/test_real_cluster.py) and the
+# fresh real nodes audited against generated ones (test_real_fresh_audit.py)
 # on each of REAL_TEST_MINORS (default the CI minors: the newest and the oldest supported), then the molecule
 # scenarios that run on the image of the newest minor (REAL_MOLECULE_SCENARIOS, K8S_REAL_VERSION).
 REAL_MOLECULE_SCENARIOS ?= apiserver
@@ -70,9 +72,9 @@ K8S_REAL_VERSION ?= $(shell python3 -c 'import json; print(json.load(open("tests
 real-test: venv real-image collection
 	python3 tests/testbed/flag_data.py check $(K8S_BIN_MINORS)
 	cd $(COLL_DIR) && for m in $(REAL_TEST_MINORS); do \
-	  echo "== real Kubernetes $$m: tests/integration/test_real_cluster.py"; \
-	  K8S_REAL_VERSION=$$m $(BIN)/python -m pytest -q -p no:cacheprovider tests/integration/test_real_cluster.py \
-	    || exit 1; done
+	  echo "== real Kubernetes $$m: tests/integration/test_real_*.py"; \
+	  K8S_REAL_VERSION=$$m $(BIN)/python -m pytest -q -rs -p no:cacheprovider tests/integration/test_real_cluster.py \
+	    tests/integration/test_real_fresh_audit.py || exit 1; done
 	cd $(COLL_DIR) && for s in $(REAL_MOLECULE_SCENARIOS); do \
 	  echo "== molecule test -s $$s (real Kubernetes $(K8S_REAL_VERSION))"; \
 	  SCK8S_NODE_IMAGE=localhost/secure-cluster-k8s/node:$(K8S_REAL_VERSION) K8S_VERSION=$(K8S_REAL_VERSION) \
@@ -141,7 +143,7 @@ molecule: venv image vm-image collection
 # make real-test's.
 integration: venv image collection
 	cd $(COLL_DIR) && $(BIN)/python -m pytest -q -p no:cacheprovider tests/integration \
-	  --ignore=tests/integration/test_real_cluster.py
+	  --ignore-glob='tests/integration/test_real_*.py'
 
 demo-nodes: venv image collection
 	scripts/demo.sh nodes
@@ -158,15 +160,16 @@ bench: venv image collection
 
 # Building the real binaries is CPU-bound while the stand-in stages mostly wait on containers, so make test starts
 # that build at once in the background (niced, log in .cache/k8s-bins.log) and real-test joins it through
-# k8s_bins.py's cache lock. A failed stage stops the build with it.
+# k8s_bins.py's cache lock. A failed stage stops the build with it. Within CI's time make test runs real-test's flag
+# check and acceptance test on both CI minors, not its molecule scenarios (make real-test runs those).
 test: host venv
 	@mkdir -p .cache
-	@setsid nice -n 15 python3 tests/testbed/k8s_bins.py build $(K8S_BIN_MINORS) >.cache/k8s-bins.log 2>&1 & \
+	@setsid -w nice -n 15 python3 tests/testbed/k8s_bins.py build $(K8S_BIN_MINORS) >.cache/k8s-bins.log 2>&1 & \
 	  bins=$$!; trap 'kill -- -$$bins 2>/dev/null || true' EXIT; \
 	  $(MAKE) --no-print-directory image lint sanity unit collection-install-test integration molecule; \
 	  if ! wait $$bins; then tail -n 50 .cache/k8s-bins.log; echo "make test: building the real binaries failed"; \
 	    exit 1; fi; trap - EXIT
-	$(MAKE) --no-print-directory real-test
+	$(MAKE) --no-print-directory real-test REAL_MOLECULE_SCENARIOS=
 	@echo "make test: all stages passed"
 
 clean:

@@ -3,6 +3,7 @@
 Runs from the collection copy (make integration, make real-test), so ROOT is the collection's root and the
 playbooks are the collection's.
 """
+import importlib.util
 import json
 import os
 import re
@@ -67,6 +68,16 @@ def started_nodes(workdir, net, specs, image=None, version=None, caps=""):
         subprocess.run([NODES, "down", net] + names, check=False, env=env)
 
 
+def write_site_vars(workdir):
+    """The extra variables every site.yml run of these tests gets (workdir/vars.yml, passed by playbook())."""
+    (workdir / "vars.yml").write_text(
+        "etcd_backup_passphrase: integration-test-only-0123456789\n"
+        "cis_waivers:\n"
+        "  - id: '1.2.5'\n"
+        "    reason: test node kubelets serve self-signed certificates; the apiserver role defers 1.2.5 (#16)\n"
+        "    expires: '2099-01-01'\n", encoding="utf-8")
+
+
 def playbook(workdir, name, *args):
     """Run a playbook (one of the collection's, or a path) against the nodes; returns (rc, output, {host: changed})."""
     env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="default", ANSIBLE_FORCE_COLOR="0",
@@ -114,3 +125,17 @@ def release(minor=None):
         data = json.load(f)
     minor = minor or os.environ.get("K8S_REAL_VERSION") or data["default_minor"]
     return minor, data["kubernetes"][minor]
+
+
+def real_image(minor):
+    """node:<minor>, the real-binary image beside the stand-in one (SCK8S_NODE_IMAGE names another on a branch)."""
+    return os.environ.get("SCK8S_NODE_IMAGE", "localhost/secure-cluster-k8s/node:latest").rpartition(":")[0] + ":" + minor
+
+
+def generated_minors():
+    """The minors the test bed's generator (node_init.py, the stand-in image) writes nodes of."""
+    spec = importlib.util.spec_from_file_location("sck8s_testbed_loader",
+                                                  os.path.join(ROOT, "tests", "unit", "testbed_loader.py"))
+    loader = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(loader)
+    return loader.node_init.SUPPORTED_MINORS

@@ -1,31 +1,36 @@
-"""site.yml on a control plane written by the real kubeadm and run by the real binaries (issue #12's acceptance).
+"""site.yml on a cluster written by the real kubeadm and run by the real binaries (issue #12's acceptance).
 
-The node is the test-bed image of the newest supported minor (localhost/secure-cluster-k8s/node:<minor>, make
-real-image): `kubeadm init` of that release wrote it, the real etcd, kube-apiserver, kube-controller-manager and
-kube-scheduler run its manifests and the real kubelet runs under systemd. site.yml hardens it over SSH, as users
-run it. Then every promise is checked against what the real components do, not against our tables:
+The nodes are the test-bed image of one real release (node:<minor>, make real-image; K8S_REAL_VERSION, default the
+newest): `kubeadm init` of that release wrote the control plane and `kubeadm join` the worker, the real etcd,
+kube-apiserver, kube-controller-manager and kube-scheduler run kubeadm's manifests and the real kubelets run under
+systemd. site.yml hardens them over SSH, as users run it. Then every promise is checked against what the real
+components do, not against our tables:
 
 * the API server: TLS with a client certificate, anonymous 401 on /api while the probe paths answer, the Node
-  authorizer and NodeRestriction, PodSecurity, Secrets encrypted in etcd, the tiered audit policy;
+  authorizer and NodeRestriction with the kubelets' own identities, PodSecurity, Secrets encrypted in etcd, the
+  tiered audit policy;
 * the controller-manager and scheduler: loopback only, /healthz served, profiling off;
-* the kubelet: anonymous 401, an authenticated user without RBAC 403 (the real API server's SubjectAccessReview);
-* the audit reads the real processes and finds nothing left but the deferred 1.2.5 (waived);
-* failure injection: an input the apiserver role must refuse changes nothing; a kubelet configuration the real
-  kubelet refuses is rolled back by the role's health gate and the play fails saying so.
+* the kubelets: anonymous 401, an authenticated user without RBAC 403 (the real API server's SubjectAccessReview);
+* the audit reads the real nodes and finds nothing left but the deferred 1.2.5 (waived);
+* failure injection: inputs the apiserver role must refuse change nothing; an apiserver, etcd or kubelet
+  configuration the real component does not come back with is rolled back by the role's health gate and the play
+  fails saying so; protectKernelDefaults against a wrong kernel parameter is refused by the kubelet role, and the
+  real kubelet shows why;
+* the policy layer: namespace_baseline by server-side apply, cluster_audit online.
 
 Run by `make real-test` (not by `make integration`): it needs the real-binary image.
 """
 import json
-import os
 import secrets
+import time
 
 import pytest
 
-from harness import Node, changed_tasks, kube_bench_results, playbook, release, started_nodes
+from harness import (Node, changed_tasks, kube_bench_results, playbook, real_image, release, started_nodes,
+                     write_site_vars)
 
 MINOR, VERSION = release()
-# node:<minor> beside the stand-in image (SCK8S_NODE_IMAGE names another one on a branch that changes the node)
-IMAGE = os.environ.get("SCK8S_NODE_IMAGE", "localhost/secure-cluster-k8s/node:latest").rpartition(":")[0] + ":" + MINOR
+IMAGE = real_image(MINOR)
 NET = "sck8s-int-real"
 NODE = "sck8s-int-real-cp1"
 WORKER_NAME = "sck8s-int-real-w1"
@@ -34,6 +39,7 @@ NS = "sck8s-accept"
 RESTRICTED_NS = "sck8s-restricted"
 APISERVER_MANIFEST = "/etc/kubernetes/manifests/kube-apiserver.yaml"
 KUBELET_CONFIG = "/var/lib/kubelet/config.yaml"
+ETCD_MANIFEST = "/etc/kubernetes/manifests/etcd.yaml"
 AUDIT_LOG = "/var/log/kubernetes/audit/audit.log"
 PKI = "/etc/kubernetes/pki"
 CLIENTS = "/root/sck8s-clients"
@@ -106,12 +112,7 @@ def audit_events():
 def cluster(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("real")
     with started_nodes(workdir, NET, SPECS, image=IMAGE, version=MINOR, caps="--cap-add SYS_ADMIN"):
-        (workdir / "vars.yml").write_text(
-            "etcd_backup_passphrase: integration-test-only-0123456789\n"
-            "cis_waivers:\n"
-            "  - id: '1.2.5'\n"
-            "    reason: the test node's kubelet serves a self-signed certificate; the apiserver role defers 1.2.5\n"
-            "    expires: '2099-01-01'\n", encoding="utf-8")
+        write_site_vars(workdir)
         rc, out, _changed = playbook(workdir, "site.yml")
         assert rc == 0, out[-8000:]
         make_client_certs()
@@ -275,31 +276,65 @@ def test_audit_reads_the_real_nodes(cluster):
 
 @pytest.fixture(scope="module")
 def role_playbooks(cluster):
+    """<role>.yml runs one role of the collection; the tests choose the node with --limit."""
     workdir, _ip = cluster
-    for role in ("apiserver", "kubelet"):
+    for role in ("apiserver", "kubelet", "etcd"):
         (workdir / ("%s.yml" % role)).write_text(
-            "- hosts: %s\n  gather_facts: false\n  roles: [secure_cluster.k8s.%s]\n" % (NODE, role),
-            encoding="utf-8")
+            "- hosts: all\n  gather_facts: false\n  roles: [secure_cluster.k8s.%s]\n" % role, encoding="utf-8")
     return workdir
+
+
+def role(workdir, name, member, variables=None):
+    args = ["--limit", member.name] + (["-e", json.dumps(variables)] if variables else [])
+    return playbook(workdir, str(workdir / ("%s.yml" % name)), *args)
+
+
+def wait_for(probe, timeout=120):
+    deadline = time.time() + timeout
+    while not probe():
+        assert time.time() < deadline, "not true after %s s: %s" % (timeout, probe.__doc__)
+        time.sleep(2)
 
 
 def test_refused_input_changes_nothing(role_playbooks):
     workdir = role_playbooks
     before = node.read(APISERVER_MANIFEST)
-    for override in ('{"apiserver_tls_cipher_suites": ["TLS_SCK8S_NOT_A_SUITE"]}',
-                     '{"apiserver_admission_plugins": ["NodeRestriction", "PodSecurityPolicy"]}'):
-        rc, out, changed = playbook(workdir, str(workdir / "apiserver.yml"), "-e", override)
+    for override, message in (
+            ({"apiserver_tls_cipher_suites": ["TLS_SCK8S_NOT_A_SUITE"]},
+             "--tls-cipher-suites: 'TLS_SCK8S_NOT_A_SUITE' is not a Go cipher suite name"),
+            ({"apiserver_admission_plugins": ["NodeRestriction", "PodSecurityPolicy"]},
+             "admission plugin PodSecurityPolicy is not known to kube-apiserver v%s" % MINOR),
+            ({"apiserver_extra_flags": {"insecure-port": 0}},
+             "--insecure-port is not accepted by kube-apiserver v%s" % MINOR)):
+        rc, out, changed = role(workdir, "apiserver", node, override)
         assert rc != 0, out[-4000:]
+        assert message in out, out[-4000:]
         assert changed.get(NODE) == 0, changed_tasks(out)
         assert node.read(APISERVER_MANIFEST) == before
+
+
+@pytest.mark.usefixtures("role_playbooks")
+def test_apiserver_that_does_not_come_back_is_rolled_back(cluster):
+    workdir, ip = cluster
+    before = node.read(APISERVER_MANIFEST)
+    # past every check (the URL names no file), but the real kube-apiserver cannot reach its storage
+    rc, out, _changed = role(workdir, "apiserver", node, {
+        "apiserver_health_timeout": 20, "apiserver_extra_flags": {"etcd-servers": "https://127.0.0.1:2399"}})
+    assert rc != 0, out[-6000:]
+    assert "did not run healthy with the changed %s" % APISERVER_MANIFEST in out, out[-6000:]
+    assert "the restored pod is healthy again" in out, out[-6000:]
+    assert node.read(APISERVER_MANIFEST) == before
+    assert curl(api_url(ip, "/readyz"), "admin") == (200, "ok")
+    assert "--etcd-servers=https://127.0.0.1:2379" in node.run("pgrep", "-a", "-f", "^[^ ]*kube-apiserver ").stdout
 
 
 def test_kubelet_config_the_real_kubelet_refuses_is_rolled_back(role_playbooks):
     workdir = role_playbooks
     before = node.read(KUBELET_CONFIG)
     # a negative kubeAPIQPS is well-typed, so it passes the role's checks; the real kubelet's validation refuses it
-    rc, out, _changed = playbook(workdir, str(workdir / "kubelet.yml"), "-e",
-                                 '{"kubelet_extra_settings": {"kubeAPIQPS": -1}}')
+    # the real kubelet exits at once: the gate need not wait the default minute
+    rc, out, _changed = role(workdir, "kubelet", node, {"kubelet_health_timeout": 20,
+                                                        "kubelet_extra_settings": {"kubeAPIQPS": -1}})
     assert rc != 0, out[-6000:]
     assert "Rolled back: %s was restored" % KUBELET_CONFIG in out, out[-6000:]
     assert node.read(KUBELET_CONFIG) == before
@@ -307,6 +342,59 @@ def test_kubelet_config_the_real_kubelet_refuses_is_rolled_back(role_playbooks):
     assert "kubeAPIQPS" in journal
     node.run("systemctl", "is-active", "kubelet")
     assert curl("http://127.0.0.1:10248/healthz", cacert=None) == (200, "ok")
+
+
+@pytest.mark.usefixtures("role_playbooks")
+def test_etcd_that_does_not_come_back_is_rolled_back(cluster):
+    workdir, ip = cluster
+    before = node.read(ETCD_MANIFEST)
+    # a well-formed interval, so it passes the role's checks; the real etcd refuses an election timeout (default
+    # 1000 ms) under five heartbeats and exits
+    rc, out, _changed = role(workdir, "etcd", node, {"etcd_health_timeout": 30,
+                                                     "etcd_extra_flags": {"heartbeat-interval": 1000}})
+    assert rc != 0, out[-6000:]
+    assert "did not come back healthy with the changed %s" % ETCD_MANIFEST in out, out[-6000:]
+    assert "etcd is healthy again" in out, out[-6000:]
+    assert node.read(ETCD_MANIFEST) == before
+    assert "should be at least as 5 times as --heartbeat-interval" in node.run(
+        "sh", "-c", "cat /var/log/static-pods/etcd*.log").stdout
+
+    def api_ready():
+        """the API server is ready on etcd again"""
+        return curl(api_url(ip, "/readyz"), "admin") == (200, "ok")
+    wait_for(api_ready)
+
+
+def test_protect_kernel_defaults_with_a_wrong_sysctl(role_playbooks):
+    workdir = role_playbooks
+    before = worker.read(KUBELET_CONFIG)
+    assert "protectKernelDefaults: true" in before
+    # kernel.* is the host's in a container and stays untouched: a bind mount in the worker's own mount namespace
+    # shows the node's processes (the real kubelet, the role's module) kernel.panic=0 instead of kubelet's 10
+    worker.sh("echo 0 > /run/sck8s-panic && mount --bind /run/sck8s-panic /proc/sys/kernel/panic")
+    try:
+        assert worker.read("/proc/sys/kernel/panic").strip() == "0"
+        rc, out, changed = role(workdir, "kubelet", worker)
+        assert rc != 0, out[-6000:]
+        assert "kernel.panic" in out, out[-6000:]
+        assert changed.get(WORKER_NAME) == 0, changed_tasks(out)
+        assert worker.read(KUBELET_CONFIG) == before
+        # why the role refuses: the real kubelet does not start with it
+        worker.run("systemctl", "restart", "kubelet.service", check=False)
+
+        def kubelet_refused():
+            """the real kubelet refused kernel.panic=0"""
+            journal = worker.run("journalctl", "-u", "kubelet", "--no-pager", "-n", "200").stdout
+            return "invalid kernel flag: kernel/panic, expected value: 10, actual value: 0" in journal
+        wait_for(kubelet_refused, 60)
+        assert worker.run("systemctl", "is-active", "kubelet.service", check=False).stdout.strip() != "active"
+    finally:
+        worker.sh("umount /proc/sys/kernel/panic; systemctl restart kubelet.service")
+
+    def kubelet_healthy():
+        """the worker's kubelet is healthy again"""
+        return curl("http://127.0.0.1:10248/healthz", cacert=None, on=worker) == (200, "ok")
+    wait_for(kubelet_healthy, 60)
 
 
 def test_namespace_baseline_applied_then_cluster_audit_online(cluster):

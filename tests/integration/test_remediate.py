@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from harness import Node, changed_tasks, changed_where, kube_bench_results, playbook, started_nodes
+from harness import Node, changed_tasks, changed_where, kube_bench_results, playbook, started_nodes, write_site_vars
 
 NET = "sck8s-int-remediate"
 NODE = "sck8s-int-rem-cp1"
@@ -33,12 +33,7 @@ def report(workdir, run):
 def hardened(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("remediate")
     with started_nodes(workdir, NET, [SPEC]) as _nodes:
-        (workdir / "vars.yml").write_text(
-            "etcd_backup_passphrase: integration-test-only-0123456789\n"
-            "cis_waivers:\n"
-            "  - id: '1.2.5'\n"
-            "    reason: test node kubelets serve self-signed certificates; the apiserver role defers 1.2.5\n"
-            "    expires: '2099-01-01'\n", encoding="utf-8")
+        write_site_vars(workdir)
         rc, out, _changed = playbook(workdir, "site.yml")
         assert rc == 0, out[-6000:]
         yield workdir

@@ -1,0 +1,69 @@
+"""The audit of fresh nodes written by the real kubeadm against the audit of the nodes our generator writes.
+
+Until the real binaries came, every test node was written by tests/testbed/node/.../node_init.py, a generator of
+what kubeadm writes. Here a control plane (`kubeadm init`) and a worker (`kubeadm join`) of a real release and a
+generated control plane and worker of the same minor are audited, unhardened, with audit.yml: the scored
+verdicts must be the same, node role by node role, and the real nodes' verdicts are read from the real processes.
+A difference is either the generator getting kubeadm wrong or the audit reading something the generator invents.
+
+Run by `make real-test` for each of REAL_TEST_MINORS; a minor the generator does not write (1.36, 1.37) has
+nothing to compare with and is skipped, saying so.
+"""
+import pytest
+
+from harness import Node, generated_minors, kube_bench_results, playbook, real_image, release, started_nodes
+
+MINOR, VERSION = release()
+IMAGE = real_image(MINOR)
+pytestmark = pytest.mark.skipif(MINOR not in generated_minors(),
+                                reason="the generator writes no %s node to compare with" % MINOR)
+REAL = {"control-plane": "sck8s-int-fresh-real-cp", "worker": "sck8s-int-fresh-real-w"}
+GENERATED = {"control-plane": "sck8s-int-fresh-gen-cp", "worker": "sck8s-int-fresh-gen-w"}
+
+
+def audit(workdir, names):
+    rc, out, _changed = playbook(workdir, "audit.yml", "-e", "cis_report_dir=%s/audit" % workdir,
+                                 "-e", "cis_fail_on=none")
+    assert rc == 0, out[-6000:]
+    return {role: kube_bench_results(workdir / "audit" / (name + ".json")) for role, name in names.items()}
+
+
+def scored(results):
+    return {i: t["status"] for i, t in results.items() if t.get("scored", True)}
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory):
+    real_dir, gen_dir = tmp_path_factory.mktemp("fresh-real"), tmp_path_factory.mktemp("fresh-generated")
+    real_specs = [REAL["control-plane"] + ":control-plane:22351", REAL["worker"] + ":worker:22352"]
+    gen_specs = [GENERATED["control-plane"] + ":control-plane:22353", GENERATED["worker"] + ":worker:22354"]
+    with started_nodes(real_dir, "sck8s-int-fresh-real", real_specs, image=IMAGE, version=MINOR,
+                       caps="--cap-add SYS_ADMIN"):
+        real = audit(real_dir, REAL)
+        real_cp_ps = Node(REAL["control-plane"]).run("pgrep", "-a", "-f", "^[^ ]*kube-apiserver ").stdout
+    with started_nodes(gen_dir, "sck8s-int-fresh-gen", gen_specs, version=MINOR):
+        generated = audit(gen_dir, GENERATED)
+    return real, generated, real_cp_ps
+
+
+@pytest.mark.parametrize("role", ["control-plane", "worker"])
+def test_fresh_real_node_is_judged_as_the_generated_one(reports, role):
+    real, generated, _ps = reports
+    real_verdicts, generated_verdicts = scored(real[role]), scored(generated[role])
+    assert set(real_verdicts) == set(generated_verdicts)
+    differ = {i: (generated_verdicts[i], real_verdicts[i]) for i in real_verdicts
+              if real_verdicts[i] != generated_verdicts[i]}
+    assert differ == {}, "check: (generated, real kubeadm %s)" % VERSION
+    # a fresh kubeadm node is not compliant: the audit must find that on the real one too
+    assert "FAIL" in real_verdicts.values()
+
+
+def test_the_audit_read_the_real_processes(reports):
+    real, _generated, real_cp_ps = reports
+    # 1.2.6-1.2.8 were judged on the running kube-apiserver's command line, the one kubeadm wrote
+    assert "--authorization-mode=Node,RBAC" in real_cp_ps
+    modes = real["control-plane"]["1.2.7"]
+    assert modes["status"] == "PASS" and "Node,RBAC" in modes["actual"]["running"], modes
+    # and the fresh kube-apiserver still profiles: kubeadm does not switch it off
+    assert "--profiling" not in real_cp_ps
+    assert real["control-plane"]["1.2.15"]["status"] == "FAIL"
