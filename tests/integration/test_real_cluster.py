@@ -73,7 +73,7 @@ def curl(url, who=None, method="GET", cacert=PKI + "/ca.crt", patch=None, on=Non
     elif who:
         args += ["--cert", "%s/%s.pem" % (CLIENTS, who)]
     out = (on or node).run(*(args + [url])).stdout
-    body, _, code = out.rpartition("\n")
+    body, _newline, code = out.rpartition("\n")
     return int(code), body
 
 

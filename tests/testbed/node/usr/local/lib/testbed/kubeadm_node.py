@@ -191,7 +191,7 @@ def parse_join_command(argv: list[str]) -> tuple[str, str, str]:
     endpoint, token, ca_hash = None, None, None
     while args:
         arg = args.pop(0)
-        name, _, value = arg.partition("=")
+        name, _equals, value = arg.partition("=")
         if name in ("--token", "--discovery-token-ca-cert-hash"):
             if not value:
                 if not args:
