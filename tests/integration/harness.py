@@ -129,7 +129,8 @@ def release(minor=None):
 
 def real_image(minor):
     """node:<minor>, the real-binary image beside the stand-in one (SCK8S_NODE_IMAGE names another on a branch)."""
-    return os.environ.get("SCK8S_NODE_IMAGE", "localhost/secure-cluster-k8s/node:latest").rpartition(":")[0] + ":" + minor
+    stand_in = os.environ.get("SCK8S_NODE_IMAGE", "localhost/secure-cluster-k8s/node:latest")
+    return stand_in.rpartition(":")[0] + ":" + minor
 
 
 def generated_minors():
@@ -139,3 +140,9 @@ def generated_minors():
     loader = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(loader)
     return loader.node_init.SUPPORTED_MINORS
+
+
+def minor_tag(minor, first_port):
+    """(name infix, SSH ports from first_port): test nodes of different minors can run side by side."""
+    number = int(minor.split(".")[1])
+    return minor.replace(".", ""), first_port + 10 * number

@@ -11,14 +11,16 @@ nothing to compare with and is skipped, saying so.
 """
 import pytest
 
-from harness import Node, generated_minors, kube_bench_results, playbook, real_image, release, started_nodes
+from harness import (Node, generated_minors, kube_bench_results, minor_tag, playbook, real_image, release,
+                     started_nodes)
 
 MINOR, VERSION = release()
 IMAGE = real_image(MINOR)
 pytestmark = pytest.mark.skipif(MINOR not in generated_minors(),
                                 reason="the generator writes no %s node to compare with" % MINOR)
-REAL = {"control-plane": "sck8s-int-fresh-real-cp", "worker": "sck8s-int-fresh-real-w"}
-GENERATED = {"control-plane": "sck8s-int-fresh-gen-cp", "worker": "sck8s-int-fresh-gen-w"}
+TAG, PORT = minor_tag(MINOR, 22500)  # make real-test runs the minors side by side
+REAL = {"control-plane": "sck8s-int-fresh%s-real-cp" % TAG, "worker": "sck8s-int-fresh%s-real-w" % TAG}
+GENERATED = {"control-plane": "sck8s-int-fresh%s-gen-cp" % TAG, "worker": "sck8s-int-fresh%s-gen-w" % TAG}
 
 
 def audit(workdir, names):
@@ -35,13 +37,15 @@ def scored(results):
 @pytest.fixture(scope="module")
 def reports(tmp_path_factory):
     real_dir, gen_dir = tmp_path_factory.mktemp("fresh-real"), tmp_path_factory.mktemp("fresh-generated")
-    real_specs = [REAL["control-plane"] + ":control-plane:22351", REAL["worker"] + ":worker:22352"]
-    gen_specs = [GENERATED["control-plane"] + ":control-plane:22353", GENERATED["worker"] + ":worker:22354"]
-    with started_nodes(real_dir, "sck8s-int-fresh-real", real_specs, image=IMAGE, version=MINOR,
+    real_specs = ["%s:control-plane:%d" % (REAL["control-plane"], PORT + 1),
+                  "%s:worker:%d" % (REAL["worker"], PORT + 2)]
+    gen_specs = ["%s:control-plane:%d" % (GENERATED["control-plane"], PORT + 3),
+                 "%s:worker:%d" % (GENERATED["worker"], PORT + 4)]
+    with started_nodes(real_dir, "sck8s-int-fresh%s-real" % TAG, real_specs, image=IMAGE, version=MINOR,
                        caps="--cap-add SYS_ADMIN"):
         real = audit(real_dir, REAL)
         real_cp_ps = Node(REAL["control-plane"]).run("pgrep", "-a", "-f", "^[^ ]*kube-apiserver ").stdout
-    with started_nodes(gen_dir, "sck8s-int-fresh-gen", gen_specs, version=MINOR):
+    with started_nodes(gen_dir, "sck8s-int-fresh%s-gen" % TAG, gen_specs, version=MINOR):
         generated = audit(gen_dir, GENERATED)
     return real, generated, real_cp_ps
 

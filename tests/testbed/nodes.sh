@@ -4,6 +4,7 @@
 #                                               on a real-binary image, workers then `kubeadm join` the first one
 #   nodes.sh down NETWORK NAME...               remove nodes and the network
 #   nodes.sh inventory NETWORK NAME:ROLE:SSH_PORT...   print an Ansible YAML inventory for them
+#   nodes.sh key                                 create the SSH key if missing (before runs side by side)
 # Env: K8S_VERSION (default 1.33), IMAGE, SSH_KEY (private key; created if missing).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -48,7 +49,9 @@ join_real_workers() {  # NAME:ROLE:PORT...: workers of real-binary images join t
   done
 }
 
-cmd=${1:?usage: nodes.sh up|down|inventory NETWORK ...}; net=${2:?network}; shift 2
+cmd=${1:?usage: nodes.sh up|down|inventory NETWORK ... | key}
+if [ "$cmd" = key ]; then ensure_key; exit 0; fi
+net=${2:?network}; shift 2
 case $cmd in
   up)
     ensure_key
