@@ -1,7 +1,8 @@
 # secure_cluster.k8s — developer and CI entry points. Run as root on Debian/Ubuntu.
 #   make test   lint, sanity, unit tests, the built collection installed and run, integration, molecule scenarios,
 #               then the same collection on real Kubernetes (the newest and the oldest supported minor)
-#   make demo   audit SSH-reachable test nodes, harden them with site.yml, audit again
+#   make demo   audit SSH-reachable real Kubernetes test nodes (kubeadm init/join), harden them with site.yml, audit
+#               again
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
@@ -26,7 +27,7 @@ export PY_COLORS ?= 0
 
 help:
 	@echo "make test    lint + sanity + unit tests + collection install test + integration + molecule scenarios ($(MOLECULE_SCENARIOS)) + real Kubernetes ($(K8S_BIN_MINORS): flag data, acceptance test)"
-	@echo "make demo    audit SSH-reachable test nodes, harden them (site.yml), audit again (make demo-down removes them)"
+	@echo "make demo    audit SSH-reachable real Kubernetes test nodes, harden them (site.yml), audit again (make demo-down removes them)"
 	@echo "make bench   ping, audit, site.yml (first run, rerun), remediate.yml on N test nodes (docs/performance.md)"
 	@echo "make docs    regenerate the variables section of every roles/*/README.md from meta/argument_specs.yml"
 	@echo "make build   the collection tarball $(COLLECTION_TARBALL)"
@@ -151,11 +152,14 @@ integration: venv image collection
 	cd $(COLL_DIR) && $(BIN)/python -m pytest -q -p no:cacheprovider tests/integration \
 	  --ignore-glob='tests/integration/test_real_*.py'
 
-demo-nodes: venv image collection
-	scripts/demo.sh nodes
+# The demo runs on the real binaries of the newest minor (K8S_REAL_VERSION): only that minor is built for it.
+demo-nodes: venv collection
+	$(MAKE) --no-print-directory real-image K8S_BIN_MINORS=$(K8S_REAL_VERSION)
+	K8S_VERSION=$(K8S_REAL_VERSION) scripts/demo.sh nodes
 
-demo: venv image collection
-	scripts/demo.sh run
+demo: venv collection
+	$(MAKE) --no-print-directory real-image K8S_BIN_MINORS=$(K8S_REAL_VERSION)
+	K8S_VERSION=$(K8S_REAL_VERSION) scripts/demo.sh run
 
 demo-down:
 	scripts/demo.sh down

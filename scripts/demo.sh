@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The demo (README): kubeadm-shaped test nodes reached over SSH on 127.0.0.1, as Ansible reaches real nodes.
-#   demo.sh nodes   start fresh nodes (names = host names of inventories/demo/hosts.yml) and join the worker
+# The demo (README): real Kubernetes test nodes reached over SSH on 127.0.0.1, as Ansible reaches real nodes: a
+# control plane written by the real `kubeadm init` and a worker by the real `kubeadm join` (tests/testbed/README.md).
+#   demo.sh nodes   start fresh nodes (names = host names of inventories/demo/hosts.yml), the worker joined
 #   demo.sh run     the main job on them: audit -> harden (playbooks/site.yml) -> audit again
 #   demo.sh down    remove the nodes
 # Fresh kubeadm nodes fail CIS, so the demo audits with cis_fail_on=none: it reports the failures instead of
@@ -11,7 +12,10 @@ NET=sck8s-demo
 NODES=(sck8s-demo-cp1:control-plane:22201 sck8s-demo-w1:worker:22202)
 INV=inventories/demo/hosts.yml
 REPORTS=$PWD/build/demo/reports
-JOIN=extensions/molecule/shared/join-workers.yml  # what `kubeadm join` does (shared with the multinode scenario)
+# node:<minor>, the real-binary image (make real-image), beside the stand-in image
+K8S_VERSION=${K8S_VERSION:?run this through make (make demo): it builds the real binaries and their image}
+stand_in=${SCK8S_NODE_IMAGE:-localhost/secure-cluster-k8s/node:latest}
+IMAGE=${IMAGE:-${stand_in%:*}:$K8S_VERSION}
 export ANSIBLE_STDOUT_CALLBACK=${ANSIBLE_STDOUT_CALLBACK:-default}
 if [ -z "${ANSIBLE_COLLECTIONS_PATH:-}" ]; then
   echo "run this through make (make demo): it builds the image and puts the collection on ANSIBLE_COLLECTIONS_PATH" >&2
@@ -28,10 +32,8 @@ nodes_up() {
 
 case ${1:-run} in
   nodes)
-    echo "== starting fresh test nodes (Kubernetes ${K8S_VERSION:-1.33}): ${NODES[*]%%:*}"
-    tests/testbed/nodes.sh up "$NET" "${NODES[@]}"
-    echo "== joining the worker to the control plane (what kubeadm join does)"
-    ansible-playbook -i "$INV" "$JOIN"
+    echo "== starting fresh test nodes (real Kubernetes $K8S_VERSION: kubeadm init, kubeadm join): ${NODES[*]%%:*}"
+    IMAGE=$IMAGE K8S_VERSION=$K8S_VERSION NODE_CAPS="--cap-add SYS_ADMIN" tests/testbed/nodes.sh up "$NET" "${NODES[@]}"
     ;;
   run)
     nodes_up || "$0" nodes
