@@ -12,10 +12,6 @@ NET=sck8s-demo
 NODES=(sck8s-demo-cp1:control-plane:22201 sck8s-demo-w1:worker:22202)
 INV=inventories/demo/hosts.yml
 REPORTS=$PWD/build/demo/reports
-# node:<minor>, the real-binary image (make real-image), beside the stand-in image
-K8S_VERSION=${K8S_VERSION:?run this through make (make demo): it builds the real binaries and their image}
-stand_in=${SCK8S_NODE_IMAGE:-localhost/secure-cluster-k8s/node:latest}
-IMAGE=${IMAGE:-${stand_in%:*}:$K8S_VERSION}
 export ANSIBLE_STDOUT_CALLBACK=${ANSIBLE_STDOUT_CALLBACK:-default}
 if [ -z "${ANSIBLE_COLLECTIONS_PATH:-}" ]; then
   echo "run this through make (make demo): it builds the image and puts the collection on ANSIBLE_COLLECTIONS_PATH" >&2
@@ -32,6 +28,10 @@ nodes_up() {
 
 case ${1:-run} in
   nodes)
+    # node:<minor>, the real-binary image (make real-image), beside the stand-in image
+    K8S_VERSION=${K8S_VERSION:?run this through make (make demo): it builds the real binaries and their image}
+    stand_in=${SCK8S_NODE_IMAGE:-localhost/secure-cluster-k8s/node:latest}
+    IMAGE=${IMAGE:-${stand_in%:*}:$K8S_VERSION}
     echo "== starting fresh test nodes (real Kubernetes $K8S_VERSION: kubeadm init, kubeadm join): ${NODES[*]%%:*}"
     IMAGE=$IMAGE K8S_VERSION=$K8S_VERSION NODE_CAPS="--cap-add SYS_ADMIN" tests/testbed/nodes.sh up "$NET" "${NODES[@]}"
     ;;
