@@ -6,8 +6,8 @@ generated control plane and worker of the same minor are audited, unhardened, wi
 verdicts must be the same, node role by node role, and the real nodes' verdicts are read from the real processes.
 A difference is either the generator getting kubeadm wrong or the audit reading something the generator invents.
 
-Run by `make real-test` for each of REAL_TEST_MINORS; a minor the generator does not write (1.36, 1.37) has
-nothing to compare with and is skipped, saying so.
+Run by `make real-test` for each of REAL_TEST_MINORS. The generator writes every supported minor (1.28-1.37); a
+minor it does not write has nothing to compare with and is skipped, saying so.
 """
 import pytest
 

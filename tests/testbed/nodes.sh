@@ -5,11 +5,11 @@
 #   nodes.sh down NETWORK NAME...               remove nodes and the network
 #   nodes.sh inventory NETWORK NAME:ROLE:SSH_PORT...   print an Ansible YAML inventory for them
 #   nodes.sh key                                 create the SSH key if missing (before runs side by side)
-# Env: K8S_VERSION (default 1.33), IMAGE, SSH_KEY (private key; created if missing).
+# Env: K8S_VERSION (default 1.37), IMAGE, SSH_KEY (private key; created if missing).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 IMAGE=${IMAGE:-${SCK8S_NODE_IMAGE:-localhost/secure-cluster-k8s/node:latest}}
-K8S_VERSION=${K8S_VERSION:-1.33}
+K8S_VERSION=${K8S_VERSION:-1.37}
 SSH_KEY=${SSH_KEY:-$here/../../.cache/ssh/id_ed25519}
 
 ensure_key() {

@@ -49,14 +49,15 @@ def flags_of(pod):
     ("1.35", ("1.35", "1.35.0")),
     ("1.31.2", ("1.31", "1.31.2")),
     ("v1.32.0", ("1.32", "1.32.0")),
-    ("", ("1.33", "1.33.5")),
-    (None, ("1.33", "1.33.5")),
+    ("1.37", ("1.37", "1.37.2")),
+    ("", ("1.37", "1.37.2")),
+    (None, ("1.37", "1.37.2")),
 ])
 def test_resolve_version(value, expected):
     assert ni.resolve_version(value) == expected
 
 
-@pytest.mark.parametrize("value", ["1.27", "1.36", "2.0", "latest", "1.3x"])
+@pytest.mark.parametrize("value", ["1.27", "1.38", "2.0", "latest", "1.3x"])
 def test_resolve_version_rejects(value):
     with pytest.raises(ValueError, match="K8S_VERSION"):
         ni.resolve_version(value)
@@ -65,7 +66,7 @@ def test_resolve_version_rejects(value):
 def test_every_supported_minor_has_version_data():
     for table in (ni.PATCH_FOR_MINOR, ni.ETCD_IMAGE_TAG, ni.PAUSE_TAG):
         assert tuple(table) == ni.SUPPORTED_MINORS
-    assert ni.SUPPORTED_MINORS == ("1.28", "1.29", "1.30", "1.31", "1.32", "1.33", "1.34", "1.35")
+    assert ni.SUPPORTED_MINORS == ("1.28", "1.29", "1.30", "1.31", "1.32", "1.33", "1.34", "1.35", "1.36", "1.37")
     for minor, full in ni.PATCH_FOR_MINOR.items():
         assert full.startswith(minor + ".")
 
@@ -84,7 +85,7 @@ def test_parse_environ_and_params():
     assert (params.minor, params.version, params.role, params.node_name, params.node_ip) == (
         "1.30", "1.30.14", "worker", NAME, IP)
     defaults = ni.params_from_environ({}, NAME, IP)
-    assert (defaults.version, defaults.role) == ("1.33.5", "control-plane")
+    assert (defaults.version, defaults.role) == ("1.37.2", "control-plane")
 
 
 def test_node_ip_parsing():
@@ -265,6 +266,9 @@ def test_controller_manager_volumes():
     volumes = {v["name"]: v["hostPath"] for v in pod["spec"]["volumes"]}
     assert volumes["kubeconfig"] == {"path": "/etc/kubernetes/controller-manager.conf", "type": "FileOrCreate"}
     assert volumes["flexvolume-dir"]["path"] == "/usr/libexec/kubernetes/kubelet-plugins/volume/exec"
+    newer = ni.controller_manager_manifest("1.36", "1.36.3", NO_PATHS)  # what the real kubeadm 1.36 writes
+    assert [m["name"] for m in container(newer)["volumeMounts"]] == ["ca-certs", "k8s-certs", "kubeconfig"]
+    assert [v["name"] for v in newer["spec"]["volumes"]] == ["ca-certs", "k8s-certs", "kubeconfig"]
     scheduler = ni.scheduler_manifest("1.33", "1.33.5")
     assert scheduler["spec"]["volumes"] == [
         {"hostPath": {"path": "/etc/kubernetes/scheduler.conf", "type": "FileOrCreate"}, "name": "kubeconfig"}]

@@ -6,7 +6,7 @@
 any hardening: the PKI under /etc/kubernetes/pki (made with the openssl CLI), the kubeconfig files, the static Pod
 manifests, the kubelet configuration and its unit drop-in inputs, the kube-proxy configuration and the containerd
 configuration. Parameters come from the container environment (/proc/1/environ): ``K8S_VERSION`` (minor such as
-``1.30`` or a full version, default 1.33) and ``NODE_ROLE`` (``control-plane`` or ``worker``, default
+``1.30`` or a full version, default 1.37) and ``NODE_ROLE`` (``control-plane`` or ``worker``, default
 ``control-plane``). On later boots it keeps the existing state.
 
 ``node_init.py join --ca-cert F --ca-key F --server https://IP:6443`` makes a worker part of the control plane's
@@ -46,8 +46,8 @@ import kubeadm_node  # pylint: disable=wrong-import-position  # the script's own
 # Version data (pure)
 # ----------------------------------------------------------------------------------------------------------------
 
-SUPPORTED_MINORS = ("1.28", "1.29", "1.30", "1.31", "1.32", "1.33", "1.34", "1.35")
-DEFAULT_VERSION = "1.33"
+SUPPORTED_MINORS = ("1.28", "1.29", "1.30", "1.31", "1.32", "1.33", "1.34", "1.35", "1.36", "1.37")
+DEFAULT_VERSION = "1.37"
 ROLES = ("control-plane", "worker")
 DEFAULT_ROLE = "control-plane"
 
@@ -61,13 +61,16 @@ PATCH_FOR_MINOR = {
     "1.33": "1.33.5",
     "1.34": "1.34.1",
     "1.35": "1.35.0",
+    "1.36": "1.36.3",
+    "1.37": "1.37.2",
 }
 
 # registry.k8s.io/etcd tag that kubeadm of the patch above puts in etcd.yaml (constants.SupportedEtcdVersion at that
 # release; kubeadm back-ports etcd bumps into patch releases, so this is per patch, not per minor). Traced from the
 # cherry-picks: 3.5.15 went into release-1.28/1.29/1.30 in Sept 2024; the 3.5.16 picks to 1.29-1.31 and the 3.5.21
 # picks to 1.31/1.32 were closed unmerged (least certain: 1.31 and 1.32); the 3.5.23/3.5.24 bumps (Oct/Nov 2025)
-# came after the Sept 2025 patches used here; 3.6.5 came after 1.34.1; 1.35.0 shipped 3.6.6. Only the image tag
+# came after the Sept 2025 patches used here; 3.6.5 came after 1.34.1; 1.35.0 shipped 3.6.6. 1.36.3 and 1.37.2 are
+# what the real kubeadm of those releases prints (`kubeadm config images list`). Only the image tag
 # depends on this: the binary is always Debian's etcd 3.4.23.
 ETCD_IMAGE_TAG = {
     "1.28": "3.5.15-0",
@@ -78,6 +81,8 @@ ETCD_IMAGE_TAG = {
     "1.33": "3.5.21-0",
     "1.34": "3.6.4-0",
     "1.35": "3.6.6-0",
+    "1.36": "3.6.8-0",
+    "1.37": "3.7.0-0",
 }
 
 # registry.k8s.io/pause tag (constants.PauseVersion): kubeadm-flags.env and the containerd sandbox_image.
@@ -90,6 +95,8 @@ PAUSE_TAG = {
     "1.33": "3.10",
     "1.34": "3.10.1",
     "1.35": "3.10.1",
+    "1.36": "3.10.2",
+    "1.37": "3.10.2",
 }
 
 # First minor with each kubeadm/Kubernetes behaviour that changes what lands on the node.
@@ -122,6 +129,9 @@ SINCE = {
     "etcd36_flags": "1.34",
     # kubeadm no longer writes --pod-infra-container-image to kubeadm-flags.env.
     "no_pod_infra_container_image": "1.35",
+    # kubeadm no longer mounts the FlexVolume plugin directory into kube-controller-manager (the real kubeadm
+    # 1.36.3 and 1.37.2 write the same manifests, etcd.yaml and kubelet files as 1.35.4 but for this and the tags).
+    "no_flexvolume_dir": "1.36",
 }
 
 CRI_SOCKET = "unix:///var/run/containerd/containerd.sock"
@@ -300,9 +310,10 @@ def control_plane_mounts(component: str, minor: str, path_exists) -> list[tuple[
         for path in ca_cert_extra_dirs(minor):
             if path_exists(path):
                 mounts.append((volume_name_for(path), path, "DirectoryOrCreate", True))
-    if component == "kube-controller-manager":
+    if component == "kube-controller-manager" and not at_least(minor, "no_flexvolume_dir"):
         mounts.append(("flexvolume-dir", "/usr/libexec/kubernetes/kubelet-plugins/volume/exec",
                        "DirectoryOrCreate", False))
+    if component == "kube-controller-manager":
         mounts.append(("kubeconfig", "/etc/kubernetes/controller-manager.conf", "FileOrCreate", True))
     if component == "kube-scheduler":
         mounts.append(("kubeconfig", "/etc/kubernetes/scheduler.conf", "FileOrCreate", True))
