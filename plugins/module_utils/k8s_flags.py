@@ -29,24 +29,18 @@ backquoted word of the usage text in place of the type); it is a bool and stored
 
 Where the data comes from
 -------------------------
-* 1.34, 1.35, 1.36 and 1.37: the real binaries (v1.34.4, v1.35.4, v1.36.3, v1.37.2, built from the Go module proxy
-  by tests/testbed/k8s_bins.py). tests/testbed/flag_data.py records what each prints in tests/testbed/flags/
-  <minor>.json (flags with their types, admission plugins, alpha/beta feature gates), and
-  tests/unit/testbed/test_real_flags.py holds this table to it both ways. Flags the binaries accept but hide
-  from --help (MarkDeprecated; found with grep in the release source and confirmed by running the binary with the
-  flag and --help) are on that test's allow-list: kube-apiserver apiserver-count, audit-webhook-batch-initial-
-  backoff, default-watch-cache-size, kubelet-port, kubelet-read-only-port; kube-controller-manager
-  allow-untagged-cloud, node-sync-period; kube-proxy healthz-port, metrics-port. Changes inside 1.34-1.37:
-  - 1.36: + tls-curve-preferences (kube-apiserver, kube-controller-manager, kube-scheduler), + concurrent-resourceclaim-
-    syncs (kube-controller-manager); admission plugins + JobValidation, PodGroupProtection, PodGroupWorkloadExists,
-    PodResizeValidator.
-  - 1.37: + concurrent-disruption-syncs, - concurrent-service-syncs (kube-controller-manager); kubelet - the cAdvisor
-    flags but housekeeping-interval (application-metrics-count-limit, boot-id-file, container-hints, containerd*,
-    enable-load-reader, event-storage-*, global-housekeeping-interval, log-cadvisor-usage, machine-id-file,
-    storage-driver-*); kube-proxy - boot-id-file, machine-id-file; admission plugins - JobValidation,
-    PodGroupWorkloadExists.
-* 1.28-1.33 are not checked against binaries. Corrections the 1.34 binaries proved and that hold for the older
-  minors too (the registrations predate 1.28): the types above, where the pages printed "string", "float",
+* 1.34, 1.35, 1.36 and 1.37 (RELEASE_MINORS): k8s_release_flags.py, generated from the real binaries (v1.34.4,
+  v1.35.4, v1.36.3, v1.37.2, built from the Go module proxy by tests/testbed/k8s_bins.py). tests/testbed/
+  flag_data.py records what each prints in tests/testbed/flags/<minor>.json (flags with their types, admission
+  plugins, alpha/beta feature gates, and the flags they accept but hide from --help, each confirmed on the binary)
+  and renders the flags and admission plugins of every release into that module; `make real-test` fails when the
+  binaries, the JSON and the module disagree. Nothing for these minors is written by hand here; the "added in" and
+  "removed in" of the messages are read off the releases' data. The feature gates below are still a table, held
+  to the binaries by tests/unit/testbed/test_real_flags.py.
+* 1.28-1.33 (_FLAGS, _ADMISSION_PLUGINS) are not checked against binaries; a flag of the 1.33 table that the 1.34
+  binaries lack was removed in 1.34 (kubelet cloud-config, register-schedulable), one they have and the table
+  lacks was added in 1.34 (kube-apiserver coordinated-leadership-*). Corrections the 1.34 binaries proved and
+  that hold for the older minors too (the registrations predate 1.28): the types above, where the pages printed "string", "float",
   "int" or "strings" (e.g. --bind-address ip, --kube-api-qps float32, --tls-sni-cert-key namedCertKey, the kubelet's
   --eviction-hard and --kube-reserved mapStringString); kube-proxy's boot-id-file and machine-id-file (registered
   through the Go flag set, cmd/kube-proxy/app/server.go) were never removed in 1.30; kube-proxy's legacy klog flags
@@ -91,6 +85,17 @@ from __future__ import annotations
 
 import re
 
+try:
+    from ansible_collections.secure_cluster.k8s.plugins.module_utils import k8s_release_flags as _release
+except ImportError:  # loaded by file path (the test bed's stand-ins, scripts/): the generated data sits beside it
+    import importlib.util as _importlib_util
+    import os as _os
+
+    _spec = _importlib_util.spec_from_file_location(
+        "k8s_release_flags", _os.path.join(_os.path.dirname(_os.path.abspath(__file__)), "k8s_release_flags.py"))
+    _release = _importlib_util.module_from_spec(_spec)
+    _spec.loader.exec_module(_release)
+
 SUPPORTED_MINORS = ("1.28", "1.29", "1.30", "1.31", "1.32", "1.33", "1.34", "1.35", "1.36", "1.37")
 COMPONENTS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "kube-proxy")
 
@@ -100,8 +105,13 @@ SHORTHANDS = {"h": "help", "v": "v"}
 # Types that may be written without a value ("--flag" alone).
 NO_VALUE_TYPES = ("bool", "version[=true]")
 
-# component -> flag -> (type, added_minor, removed_minor)
-#   added_minor None: accepted since before 1.28; removed_minor None: still accepted in 1.37.
+# The minors the real binaries answer for (k8s_release_flags.py, generated from them); the tables below hold the
+# older supported minors.
+RELEASE_MINORS = tuple(sorted(_release.RELEASES, key=lambda m: tuple(int(p) for p in m.split("."))))
+_TABLE_MINORS = tuple(m for m in SUPPORTED_MINORS if m not in _release.RELEASES)
+
+# component -> flag -> (type, added_minor, removed_minor), for the minors of _TABLE_MINORS (1.28-1.33)
+#   added_minor None: accepted since before 1.28; removed_minor None: still accepted in 1.33.
 #   The flag is accepted for added_minor <= minor < removed_minor.
 _FLAGS = {
     "kube-apiserver": {
@@ -167,9 +177,6 @@ _FLAGS = {
         "cloud-provider-gce-l7lb-src-cidrs": ("cidrs", None, "1.31"),
         "cloud-provider-gce-lb-src-cidrs": ("cidrs", None, "1.31"),
         "contention-profiling": ("bool", None, None),
-        "coordinated-leadership-lease-duration": ("duration", "1.34", None),
-        "coordinated-leadership-renew-deadline": ("duration", "1.34", None),
-        "coordinated-leadership-retry-period": ("duration", "1.34", None),
         "cors-allowed-origins": ("strings", None, None),
         "debug-socket-path": ("string", None, None),
         "default-not-ready-toleration-seconds": ("int", None, None),
@@ -227,7 +234,6 @@ _FLAGS = {
         "max-connection-bytes-per-sec": ("int", None, None),
         "max-mutating-requests-inflight": ("int", None, None),
         "max-requests-inflight": ("int", None, None),
-        "min-compatibility-version": ("strings", "1.35", None),
         "min-request-timeout": ("int", None, None),
         "oidc-ca-file": ("string", None, None),
         "oidc-client-id": ("string", None, None),
@@ -276,7 +282,6 @@ _FLAGS = {
         "strict-transport-security-directives": ("strings", None, None),
         "tls-cert-file": ("string", None, None),
         "tls-cipher-suites": ("strings", None, None),
-        "tls-curve-preferences": ("int32Slice", "1.36", None),
         "tls-min-version": ("string", None, None),
         "tls-private-key-file": ("string", None, None),
         "tls-sni-cert-key": ("namedCertKey", None, None),
@@ -326,8 +331,6 @@ _FLAGS = {
         "concurrent-cron-job-syncs": ("int32", None, None),
         "concurrent-daemonset-syncs": ("int32", "1.32", None),
         "concurrent-deployment-syncs": ("int32", None, None),
-        "concurrent-device-taint-eviction-syncs": ("int32", "1.35", None),
-        "concurrent-disruption-syncs": ("int32", "1.37", None),
         "concurrent-endpoint-syncs": ("int32", None, None),
         "concurrent-ephemeralvolume-syncs": ("int32", None, None),
         "concurrent-gc-syncs": ("int32", None, None),
@@ -337,16 +340,14 @@ _FLAGS = {
         "concurrent-rc-syncs": ("int32", None, None),
         "concurrent-replicaset-syncs": ("int32", None, None),
         "concurrent-resource-quota-syncs": ("int32", None, None),
-        "concurrent-resourceclaim-syncs": ("int32", "1.36", None),
         "concurrent-service-endpoint-syncs": ("int32", None, None),
-        "concurrent-service-syncs": ("int32", None, "1.37"),
+        "concurrent-service-syncs": ("int32", None, None),
         "concurrent-serviceaccount-token-syncs": ("int32", None, None),
         "concurrent-statefulset-syncs": ("int32", None, None),
         "concurrent-ttl-after-finished-syncs": ("int32", None, None),
         "concurrent-validating-admission-policy-status-syncs": ("int32", None, None),
         "configure-cloud-routes": ("bool", None, None),
         "contention-profiling": ("bool", None, None),
-        "controller-shutdown-timeout": ("duration", "1.35", None),
         "controller-start-interval": ("duration", None, None),
         "controllers": ("strings", None, None),
         "disable-attach-detach-reconcile-sync": ("bool", None, None),
@@ -394,7 +395,6 @@ _FLAGS = {
         "logging-format": ("string", None, None),
         "master": ("string", None, None),
         "max-endpoints-per-slice": ("int32", None, None),
-        "min-compatibility-version": ("strings", "1.35", None),
         "min-resync-period": ("duration", None, None),
         "mirroring-concurrent-service-endpoint-syncs": ("int32", None, None),
         "mirroring-endpointslice-updates-batch-period": ("duration", None, None),
@@ -435,7 +435,6 @@ _FLAGS = {
         "terminated-pod-gc-threshold": ("int32", None, None),
         "tls-cert-file": ("string", None, None),
         "tls-cipher-suites": ("strings", None, None),
-        "tls-curve-preferences": ("int32Slice", "1.36", None),
         "tls-min-version": ("string", None, None),
         "tls-private-key-file": ("string", None, None),
         "tls-sni-cert-key": ("namedCertKey", None, None),
@@ -488,7 +487,6 @@ _FLAGS = {
         "log-text-split-stream": ("bool", "1.30", None),
         "logging-format": ("string", None, None),
         "master": ("string", None, None),
-        "min-compatibility-version": ("strings", "1.35", None),
         "permit-address-sharing": ("bool", None, None),
         "permit-port-sharing": ("bool", None, None),
         "pod-max-in-unschedulable-pods-duration": ("duration", None, None),
@@ -503,7 +501,6 @@ _FLAGS = {
         "show-hidden-metrics-for-version": ("string", None, None),
         "tls-cert-file": ("string", None, None),
         "tls-cipher-suites": ("strings", None, None),
-        "tls-curve-preferences": ("int32Slice", "1.36", None),
         "tls-min-version": ("string", None, None),
         "tls-private-key-file": ("string", None, None),
         "tls-sni-cert-key": ("namedCertKey", None, None),
@@ -516,32 +513,32 @@ _FLAGS = {
         "address": ("ip", None, None),
         "allowed-unsafe-sysctls": ("strings", None, None),
         "anonymous-auth": ("bool", None, None),
-        "application-metrics-count-limit": ("int", None, "1.37"),
+        "application-metrics-count-limit": ("int", None, None),
         "authentication-token-webhook": ("bool", None, None),
         "authentication-token-webhook-cache-ttl": ("duration", None, None),
         "authorization-mode": ("string", None, None),
         "authorization-webhook-cache-authorized-ttl": ("duration", None, None),
         "authorization-webhook-cache-unauthorized-ttl": ("duration", None, None),
         "azure-container-registry-config": ("string", None, "1.30"),
-        "boot-id-file": ("string", None, "1.37"),
+        "boot-id-file": ("string", None, None),
         "bootstrap-kubeconfig": ("string", None, None),
         "cert-dir": ("string", None, None),
         "cgroup-driver": ("string", None, None),
         "cgroup-root": ("string", None, None),
         "cgroups-per-qos": ("bool", None, None),
         "client-ca-file": ("string", None, None),
-        "cloud-config": ("string", None, "1.34"),
+        "cloud-config": ("string", None, None),
         "cloud-provider": ("string", None, None),
         "cluster-dns": ("strings", None, None),
         "cluster-domain": ("string", None, None),
         "config": ("string", None, None),
         "config-dir": ("string", None, None),
-        "container-hints": ("string", None, "1.37"),
+        "container-hints": ("string", None, None),
         "container-log-max-files": ("int32", None, None),
         "container-log-max-size": ("string", None, None),
         "container-runtime-endpoint": ("string", None, None),
-        "containerd": ("string", None, "1.37"),
-        "containerd-namespace": ("string", None, "1.37"),
+        "containerd": ("string", None, None),
+        "containerd-namespace": ("string", None, None),
         "contention-profiling": ("bool", None, None),
         "cpu-cfs-quota": ("bool", None, None),
         "cpu-cfs-quota-period": ("duration", None, None),
@@ -550,13 +547,13 @@ _FLAGS = {
         "cpu-manager-reconcile-period": ("duration", None, None),
         "enable-controller-attach-detach": ("bool", None, None),
         "enable-debugging-handlers": ("bool", None, None),
-        "enable-load-reader": ("bool", None, "1.37"),
+        "enable-load-reader": ("bool", None, None),
         "enable-server": ("bool", None, None),
         "enforce-node-allocatable": ("strings", None, None),
         "event-burst": ("int32", None, None),
         "event-qps": ("int32", None, None),
-        "event-storage-age-limit": ("string", None, "1.37"),
-        "event-storage-event-limit": ("string", None, "1.37"),
+        "event-storage-age-limit": ("string", None, None),
+        "event-storage-event-limit": ("string", None, None),
         "eviction-hard": ("mapStringString", None, None),
         "eviction-max-pod-grace-period": ("int32", None, None),
         "eviction-minimum-reclaim": ("mapStringString", None, None),
@@ -570,7 +567,7 @@ _FLAGS = {
         "fail-swap-on": ("bool", None, None),
         "feature-gates": ("mapStringBool", None, None),
         "file-check-frequency": ("duration", None, None),
-        "global-housekeeping-interval": ("duration", None, "1.37"),
+        "global-housekeeping-interval": ("duration", None, None),
         "hairpin-mode": ("string", None, None),
         "healthz-bind-address": ("ip", None, None),
         "healthz-port": ("int32", None, None),
@@ -596,14 +593,14 @@ _FLAGS = {
         "kubelet-cgroups": ("string", None, None),
         "local-storage-capacity-isolation": ("bool", None, None),
         "lock-file": ("string", None, None),
-        "log-cadvisor-usage": ("bool", None, "1.37"),
+        "log-cadvisor-usage": ("bool", None, None),
         "log-flush-frequency": ("duration", None, None),
         "log-json-info-buffer-size": ("quantity", None, None),
         "log-json-split-stream": ("bool", None, None),
         "log-text-info-buffer-size": ("quantity", "1.30", None),
         "log-text-split-stream": ("bool", "1.30", None),
         "logging-format": ("string", None, None),
-        "machine-id-file": ("string", None, "1.37"),
+        "machine-id-file": ("string", None, None),
         "make-iptables-util-chains": ("bool", None, None),
         "manifest-url": ("string", None, None),
         "manifest-url-header": ("colonSeparatedMultimapStringString", None, None),
@@ -620,7 +617,7 @@ _FLAGS = {
         "node-status-update-frequency": ("duration", None, None),
         "oom-score-adj": ("int32", None, None),
         "pod-cidr": ("string", None, None),
-        "pod-infra-container-image": ("string", None, "1.35"),
+        "pod-infra-container-image": ("string", None, None),
         "pod-manifest-path": ("string", None, None),
         "pod-max-pids": ("int", None, None),
         "pods-per-core": ("int32", None, None),
@@ -630,7 +627,7 @@ _FLAGS = {
         "qos-reserved": ("mapStringString", None, None),
         "read-only-port": ("int32", None, None),
         "register-node": ("bool", None, None),
-        "register-schedulable": ("bool", None, "1.34"),
+        "register-schedulable": ("bool", None, None),
         "register-with-taints": ("[]v1.Taint", None, None),
         "registry-burst": ("int32", None, None),
         "registry-qps": ("int32", None, None),
@@ -645,13 +642,13 @@ _FLAGS = {
         "runtime-request-timeout": ("duration", None, None),
         "seccomp-default": ("bool", None, None),
         "serialize-image-pulls": ("bool", None, None),
-        "storage-driver-buffer-duration": ("duration", None, "1.37"),
-        "storage-driver-db": ("string", None, "1.37"),
-        "storage-driver-host": ("string", None, "1.37"),
-        "storage-driver-password": ("string", None, "1.37"),
-        "storage-driver-secure": ("bool", None, "1.37"),
-        "storage-driver-table": ("string", None, "1.37"),
-        "storage-driver-user": ("string", None, "1.37"),
+        "storage-driver-buffer-duration": ("duration", None, None),
+        "storage-driver-db": ("string", None, None),
+        "storage-driver-host": ("string", None, None),
+        "storage-driver-password": ("string", None, None),
+        "storage-driver-secure": ("bool", None, None),
+        "storage-driver-table": ("string", None, None),
+        "storage-driver-user": ("string", None, None),
         "streaming-connection-idle-timeout": ("duration", None, None),
         "sync-frequency": ("duration", None, None),
         "system-cgroups": ("string", None, None),
@@ -673,7 +670,7 @@ _FLAGS = {
     "kube-proxy": {
         "bind-address": ("ip", None, None),
         "bind-address-hard-fail": ("bool", None, None),
-        "boot-id-file": ("string", None, "1.37"),
+        "boot-id-file": ("string", None, None),
         "cleanup": ("bool", None, None),
         "cluster-cidr": ("string", None, None),
         "config": ("string", None, None),
@@ -714,7 +711,7 @@ _FLAGS = {
         "log-text-info-buffer-size": ("quantity", "1.30", None),
         "log-text-split-stream": ("bool", "1.30", None),
         "logging-format": ("string", None, None),
-        "machine-id-file": ("string", None, "1.37"),
+        "machine-id-file": ("string", None, None),
         "masquerade-all": ("bool", None, None),
         "master": ("string", None, None),
         "metrics-bind-address": ("ipport", None, None),
@@ -836,10 +833,10 @@ for _component in COMPONENTS:
         _REMOVED_EARLIER[_component].setdefault(_name, "1.26")
 del _component, _name
 
-# Admission plugins kube-apiserver knows: plugin -> (added_minor, removed_minor), same convention as _FLAGS.
-# 1.34-1.37 from the real binaries' --enable-admission-plugins help (tests/testbed/flags/<minor>.json); 1.28-1.31 from
-# the same text on the reference pages; 1.32-1.33 derived from the release notes (MutatingAdmissionPolicy 1.32,
-# PodTopologyLabels 1.33).
+# Admission plugins kube-apiserver knows: plugin -> (added_minor, removed_minor), same convention as _FLAGS (1.28-1.33;
+# RELEASE_MINORS come from k8s_release_flags.ADMISSION_PLUGINS). 1.28-1.31 from the --enable-admission-plugins text
+# on the reference pages; 1.32-1.33 derived from the release notes (MutatingAdmissionPolicy 1.32, PodTopologyLabels
+# 1.33). Each plugin the 1.34 binaries list but this table does not have at 1.33 was added in 1.34.
 _ADMISSION_PLUGINS = {
     "AlwaysAdmit": (None, None),
     "AlwaysDeny": (None, None),
@@ -857,23 +854,18 @@ _ADMISSION_PLUGINS = {
     "ImagePolicyWebhook": (None, None),
     "LimitPodHardAntiAffinityTopology": (None, None),
     "LimitRanger": (None, None),
-    "JobValidation": ("1.36", "1.37"),
     "MutatingAdmissionPolicy": ("1.32", None),
     "MutatingAdmissionWebhook": (None, None),
     "NamespaceAutoProvision": (None, None),
     "NamespaceExists": (None, None),
     "NamespaceLifecycle": (None, None),
-    "NodeDeclaredFeatureValidator": ("1.35", None),
     "NodeRestriction": (None, None),
     "OwnerReferencesPermissionEnforcement": (None, None),
     "PersistentVolumeClaimResize": (None, None),
     "PersistentVolumeLabel": (None, "1.31"),
-    "PodGroupProtection": ("1.36", None),
-    "PodGroupWorkloadExists": ("1.36", "1.37"),
     "PodNodeSelector": (None, None),
     "PodSecurity": (None, None),
     "PodTolerationRestriction": (None, None),
-    "PodResizeValidator": ("1.36", None),
     "PodTopologyLabels": ("1.33", None),
     "Priority": (None, None),
     "ResourceQuota": (None, None),
@@ -946,15 +938,36 @@ def _type_at(component, name, minor_str, base_type):
     return result
 
 
+_FLAGS_AT = {}
+
+
+def _flags_at(component, minor_str):
+    """{flag: type} of `component` at a supported minor, built once per (component, minor)."""
+    key = (component, minor_str)
+    if key not in _FLAGS_AT:
+        if minor_str in _release.RELEASES:
+            _FLAGS_AT[key] = {name: ftype for name, (ftype, added, removed) in _release.FLAGS[component].items()
+                              if _in_range(minor_str, added, removed)}
+        else:
+            _FLAGS_AT[key] = {name: _type_at(component, name, minor_str, ftype)
+                              for name, (ftype, added, removed) in _FLAGS[component].items()
+                              if _in_range(minor_str, added, removed)}
+    return _FLAGS_AT[key]
+
+
 def flags_for(component, version):
     """Return {flag name: pflag type} of every flag `component` accepts in `version`."""
     _component(component)
-    minor_str = minor(version)
-    return {
-        name: _type_at(component, name, minor_str, ftype)
-        for name, (ftype, added, removed) in _FLAGS[component].items()
-        if _in_range(minor_str, added, removed)
-    }
+    return dict(_flags_at(component, minor(version)))
+
+
+def _history_sentence(minor_str, accepted_in):
+    """"added in vX" / "removed in vY" for a name that `minor_str` lacks and the minors `accepted_in` have."""
+    earlier = [m for m in accepted_in if _key(m) < _key(minor_str)]
+    if not earlier:
+        return "it was added in v%s" % accepted_in[0]
+    after = [m for m in SUPPORTED_MINORS if _key(m) > _key(earlier[-1]) and m not in accepted_in]
+    return "it was removed in v%s" % after[0]
 
 
 def check_flag(component, version, name):
@@ -965,16 +978,13 @@ def check_flag(component, version, name):
     _component(component)
     minor_str = minor(version)
     flag = _normalize(name)
+    if flag in _flags_at(component, minor_str):
+        return None
     shown = "--%s" % flag
     head = "%s is not accepted by %s v%s" % (shown, component, minor_str)
-    entry = _FLAGS[component].get(flag)
-    if entry is not None:
-        _ftype, added, removed = entry
-        if _in_range(minor_str, added, removed):
-            return None
-        if added is not None and _key(minor_str) < _key(added):
-            return "%s: it was added in v%s" % (head, added)
-        return "%s: it was removed in v%s" % (head, removed)
+    accepted_in = [m for m in SUPPORTED_MINORS if flag in _flags_at(component, m)]
+    if accepted_in:
+        return "%s: %s" % (head, _history_sentence(minor_str, accepted_in))
     removed_earlier = _REMOVED_EARLIER[component].get(flag)
     if removed_earlier is not None:
         return "%s: it was removed in v%s" % (head, removed_earlier)
@@ -1022,22 +1032,20 @@ def check_cipher_suite(name):
 def admission_plugins(version):
     """Return the frozenset of admission plugin names kube-apiserver of `version` knows."""
     minor_str = minor(version)
-    return frozenset(name for name, (added, removed) in _ADMISSION_PLUGINS.items() if _in_range(minor_str, added, removed))
+    table = _release.ADMISSION_PLUGINS if minor_str in _release.RELEASES else _ADMISSION_PLUGINS
+    return frozenset(name for name, (added, removed) in table.items() if _in_range(minor_str, added, removed))
 
 
 def check_admission_plugin(version, name):
     """Return None when kube-apiserver of `version` knows admission plugin `name`, else a sentence saying why not."""
     minor_str = minor(version)
     plugin = str(name).strip()
+    if plugin in admission_plugins(minor_str):
+        return None
     head = "admission plugin %s is not known to kube-apiserver v%s" % (plugin, minor_str)
-    entry = _ADMISSION_PLUGINS.get(plugin)
-    if entry is not None:
-        added, removed = entry
-        if _in_range(minor_str, added, removed):
-            return None
-        if added is not None and _key(minor_str) < _key(added):
-            return "%s: it was added in v%s" % (head, added)
-        return "%s: it was removed in v%s" % (head, removed)
+    accepted_in = [m for m in SUPPORTED_MINORS if plugin in admission_plugins(m)]
+    if accepted_in:
+        return "%s: %s" % (head, _history_sentence(minor_str, accepted_in))
     if plugin in _ADMISSION_REMOVED_EARLIER:
         return "%s: it was removed in v%s" % (head, _ADMISSION_REMOVED_EARLIER[plugin])
     return "%s: it is not a kube-apiserver admission plugin" % head

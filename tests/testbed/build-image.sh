@@ -5,7 +5,8 @@
 #      Built only when missing (remove it by hand to force a rebuild).
 #   2. localhost/secure-cluster-k8s/node:latest    podman build -f tests/testbed/Containerfile FROM the base.
 #      Rebuilt only when the sha256 of its inputs (Containerfile, tests/testbed/node/**,
-#      plugins/module_utils/k8s_flags.py) differs from the image label io.secure-cluster.inputs-sha.
+#      plugins/module_utils/k8s_flags.py and k8s_release_flags.py) differs from the image label
+#      io.secure-cluster.inputs-sha.
 #
 # Also writes /etc/containers/containers.conf (runc, cgroupfs, file events, netavark, ulimits no higher
 # than this shell's hard limits) when it does not already select runc: see tests/testbed/README.md.
@@ -77,7 +78,8 @@ EOD
 
 # sha256 over every input of the node image: path, mode and content of files, target of symlinks.
 inputs_sha() {
-    local inputs=(tests/testbed/Containerfile tests/testbed/node plugins/module_utils/k8s_flags.py)
+    local inputs=(tests/testbed/Containerfile tests/testbed/node plugins/module_utils/k8s_flags.py
+                  plugins/module_utils/k8s_release_flags.py)
     (
         cd "$REPO_ROOT"
         for p in "${inputs[@]}"; do

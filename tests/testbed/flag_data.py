@@ -5,10 +5,15 @@
     flag_data.py write [MINOR ...]   run the binaries' --help, write tests/testbed/flags/<minor>.json
     flag_data.py check [MINOR ...]   regenerate in memory; exit 1 with a diff when a committed file differs
     flag_data.py show MINOR          print the regenerated JSON (nothing written)
+    flag_data.py module              render plugins/module_utils/k8s_release_flags.py from the committed JSON
     flag_data.py probe MINOR COMPONENT --flag=value ...
                                      does the binary accept these flags? (for flags hidden from --help)
     flag_data.py probe-gates MINOR NAME=VALUE ...
                                      does kube-scheduler accept these feature gate settings? (GA/deprecated gates)
+
+`write` also renders plugins/module_utils/k8s_release_flags.py, the product's data, from every committed JSON
+file (flags with the releases they are in, hidden flags, admission plugins); `check` also fails when that module is
+not what the committed JSON renders to.
 
 MINOR defaults to every minor whose binaries are built (<cache>/release-<minor>.json, written by k8s_bins.py;
 cache SCK8S_K8S_BIN_CACHE, default /var/tmp/sck8s-k8s-bins); for `check`, to the committed files whose minor is
@@ -24,7 +29,8 @@ What is read, per component (kubelet, kube-apiserver, kube-controller-manager, k
   word is not a type. PLACEHOLDER_TYPES lists those flags with the type they really have; `write` and `check`
   confirm each by running `<binary> --<flag>=notabool --help` (a bool flag fails with strconv.ParseBool) and
   record the printed word under "placeholders". Flags hidden from --help (MarkDeprecated, MarkHidden) are not
-  printed and therefore not here; tests/unit/testbed/test_real_flags.py keeps the allow-list of those.
+  printed and therefore not under "flags": HIDDEN_FLAGS lists those, and each is confirmed on the binary and
+  recorded under "hidden_flags" ({name: type}).
 * feature_gates: the "Name=true|false (STAGE - default=x)" lines of the --feature-gates help, as
   {name: {"stage": "ALPHA"|"BETA", "default": bool}} ("kube:" prefix of the emulation-aware components dropped).
   component-base prints only alpha and beta gates (FeatureSpec.HelpString skips GA, Deprecated, PRE-ALPHA).
@@ -36,7 +42,8 @@ What is read, per component (kubelet, kube-apiserver, kube-controller-manager, k
   so each name of the help and of plugins/module_utils/etcd_flags.py (any minor) is asked of the binary itself:
   `etcd --<name>=<value> --version` parses the command line with Go's flag package and exits 0 before starting.
   "flag provided but not defined" means etcd does not have it; otherwise the type is the first probe it accepts or
-  the parse error it gives: any text, or an error other than strconv's "parse error" (string), "invalid boolean value" (bool), "URL scheme must be" (urls), then
+  the parse error it gives: any text, or an error other than strconv's "parse error" (string), "invalid boolean
+  value" (bool), "URL scheme must be" (urls), then
   "1s" (duration), "-1" (int), "1" (uint); strconv.ParseUint in the error is uint.
 * kubelet_config: the top-level fields of the v1beta1 KubeletConfiguration that this kubelet decodes, read from
   the source it was built from (k8s.io/kubelet@v0.<minor>.<patch>, config/v1beta1/types.go, fetched with
@@ -77,6 +84,40 @@ COMPONENTS = ("kubelet", "kube-apiserver", "kube-controller-manager", "kube-sche
 # component -> flag -> (word pflag prints, the flag's real type): backquoted usage words printed in place of a type.
 PLACEHOLDER_TYPES = {
     "kubelet": {"seccomp-default": ("RuntimeDefault", "bool")},  # "Enable the use of `RuntimeDefault` as ..."
+}
+
+# Flags the binaries accept but do not print in --help: pflag's MarkDeprecated sets Hidden and prints
+# "Flag --x has been deprecated, <reason>" when the flag is used. Each one was found with
+#   grep -rn 'MarkDeprecated("' in the release source (k8s.io/kubernetes and the staging modules);
+# `write` and `check` confirm each on the binary (not printed; `--flag=value --help` accepted with the deprecation
+# warning; a bool exactly when "--flag=notabool" fails with strconv.ParseBool) and record it under "hidden_flags".
+# The type is the one of the registration in the source. component -> flag -> (first minor, last minor or None
+# for "still there", value probed, type, reason).
+HIDDEN_FLAGS = {
+    "kube-apiserver": {
+        "apiserver-count": ("1.34", None, "1", "int", "MarkDeprecated: \"apiserver-count is deprecated and will be "
+                            "removed in a future version.\" (the lease endpoint reconciler counts the servers)"),
+        "audit-webhook-batch-initial-backoff": ("1.34", None, "1s", "duration", "MarkDeprecated: \"Deprecated, use "
+                                                "--audit-webhook-initial-backoff instead.\""),
+        "default-watch-cache-size": ("1.34", None, "1", "int", "MarkDeprecated: \"watch caches are sized automatically "
+                                     "and this flag will be removed in a future version\" (no-op from 1.37 on)"),
+        "kubelet-port": ("1.34", None, "1", "uint",
+                         "MarkDeprecated: \"kubelet-port is deprecated and will be removed.\""),
+        "kubelet-read-only-port": ("1.34", None, "1", "uint",
+                                   "MarkDeprecated: \"kubelet-read-only-port is deprecated and will be removed.\""),
+    },
+    "kube-controller-manager": {
+        "allow-untagged-cloud": ("1.34", None, "true", "bool", "MarkDeprecated: \"This flag is deprecated and will be "
+                                 "removed in a future release. A cluster-id will be required on cloud instances.\""),
+        "node-sync-period": ("1.34", None, "1s", "duration",
+                             "MarkDeprecated: \"This flag is currently no-op and will be deleted.\""),
+    },
+    "kube-proxy": {
+        "healthz-port": ("1.34", None, "1", "int32",
+                         "MarkDeprecated: \"... Please use --healthz-bind-address instead.\""),
+        "metrics-port": ("1.34", None, "1", "int32",
+                         "MarkDeprecated: \"... Please use --metrics-bind-address instead.\""),
+    },
 }
 
 # "      --name type   usage" or "  -v, --v Level   usage"; the type is followed by two spaces or the line end.
@@ -186,7 +227,37 @@ def is_bool_flag(binary, name):
     return rc != 0 and "strconv.ParseBool" in (out + err)
 
 
-def component_data(binary, component):
+def _minor_key(minor):
+    return tuple(int(part) for part in minor.split("."))
+
+
+def hidden_flags(component, minor):
+    """{name: (value probed, type)} of the HIDDEN_FLAGS that `component` of `minor` should accept."""
+    result = {}
+    for name, (first, last, value, kind, dummy) in HIDDEN_FLAGS.get(component, {}).items():
+        if _minor_key(first) <= _minor_key(minor) and (last is None or _minor_key(minor) <= _minor_key(last)):
+            result[name] = (value, kind)
+    return result
+
+
+def confirm_hidden_flags(binary, component, minor, printed):
+    """{name: type} of the hidden flags of `component`, each confirmed on the binary (FlagDataError otherwise)."""
+    confirmed = {}
+    for name, (value, kind) in sorted(hidden_flags(component, minor).items()):
+        if name in printed:
+            raise FlagDataError("%s %s prints --%s: take it off HIDDEN_FLAGS" % (component, minor, name))
+        rc, out, err = _run(binary, "--%s=%s" % (name, value), "--help")
+        if rc != 0 or "--help" not in out or "Flag --%s has been deprecated" % name not in err + out:
+            raise FlagDataError("%s %s: --%s=%s is not accepted as a deprecated flag (exit %d: %s)"
+                                % (component, minor, name, value, rc, (err or out).strip()[-200:]))
+        if (kind == "bool") != is_bool_flag(binary, name):
+            raise FlagDataError("%s %s: --%s is%s a bool, HIDDEN_FLAGS says %s"
+                                % (component, minor, name, "" if kind != "bool" else " not", kind))
+        confirmed[name] = kind
+    return confirmed
+
+
+def component_data(binary, component, minor):
     rc, out, err = _run(binary, "--help")
     if rc != 0 or "--help" not in out:
         raise FlagDataError("%s --help exited %d: %s" % (binary, rc, (err or out)[-400:]))
@@ -209,6 +280,7 @@ def component_data(binary, component):
     data = {
         "feature_gates": parse_feature_gates(_gate_block(out)),
         "flags": flags,
+        "hidden_flags": confirm_hidden_flags(binary, component, minor, flags),
         "placeholders": placeholders,
         "shorthands": shorthands,
         "version": version.group(1),
@@ -349,7 +421,7 @@ def generate(minor):
         "components": {},
     }
     for component in COMPONENTS:
-        data = component_data(bindir / component, component)
+        data = component_data(bindir / component, component, minor)
         if data["version"] != "v" + record["kubernetes_version"]:
             raise FlagDataError("%s prints %s, the build record says %s"
                                 % (component, data["version"], record["kubernetes_version"]))
@@ -413,11 +485,119 @@ def dumps(data):
     return json.dumps(data, indent=1, sort_keys=True) + "\n"
 
 
+RELEASE_MODULE = HERE.parent.parent / "plugins" / "module_utils" / "k8s_release_flags.py"
+_RELEASE_MODULE_HEAD = '''# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Generated by tests/testbed/flag_data.py from tests/testbed/flags/<minor>.json: do not edit. After building the
+# binaries, `python3 tests/testbed/flag_data.py write` regenerates both; `make real-test` fails when they differ.
+"""What the real Kubernetes binaries of each release accept on their command line, as data.
+
+k8s_flags.py answers from this for the minors of RELEASES and from its own table for the older ones. Read from
+the binaries' --help (flags and their pflag types, the kube-apiserver admission plugins), plus the flags they
+accept but hide from --help (HIDDEN, each confirmed on the binary). Standard library only: nothing but literals.
+
+    RELEASES        minor -> the patch release the data was read from
+    FLAGS           component -> flag -> (type, added, removed): accepted for added <= minor < removed;
+                    added None: since the first minor of RELEASES, removed None: still in the last
+    HIDDEN          component -> the FLAGS names the binaries accept without printing them (MarkDeprecated)
+    ADMISSION_PLUGINS  plugin -> (added, removed), the same way
+"""
+from __future__ import annotations
+
+'''
+
+
+def _ranges(present, minors):
+    """(added, removed) of the minors in `present`, which must be a run of consecutive `minors`."""
+    index = [minors.index(minor) for minor in present]
+    if index != list(range(index[0], index[-1] + 1)):
+        raise FlagDataError("present in %s, not in consecutive releases" % ", ".join(present))
+    added = None if index[0] == 0 else minors[index[0]]
+    removed = None if index[-1] == len(minors) - 1 else minors[index[-1] + 1]
+    return added, removed
+
+
+def _repr(value):
+    return "None" if value is None else json.dumps(value)
+
+
+def render_release_module(datas):
+    """The text of plugins/module_utils/k8s_release_flags.py from {minor: flag data}."""
+    minors = sorted(datas, key=_minor_key)
+    lines = [_RELEASE_MODULE_HEAD.rstrip("\n"), ""]
+    lines.append("RELEASES = {%s}" % ", ".join("%s: %s" % (_repr(m), _repr(datas[m]["kubernetes_version"]))
+                                               for m in minors))
+    lines += ["", "FLAGS = {"]
+    hidden = {}
+    for component in sorted(datas[minors[0]]["components"]):
+        lines.append("    %s: {" % _repr(component))
+        types = {}
+        for minor in minors:
+            info = datas[minor]["components"][component]
+            for name, kind in list(info["flags"].items()) + list(info.get("hidden_flags", {}).items()):
+                types.setdefault(name, {})[minor] = kind
+                if name in info.get("hidden_flags", {}):
+                    hidden.setdefault(component, set()).add(name)
+        for name in sorted(types):
+            kinds = set(types[name].values())
+            if len(kinds) != 1:
+                raise FlagDataError("%s --%s changes type across releases: %s" % (component, name, types[name]))
+            try:
+                added, removed = _ranges(sorted(types[name], key=_minor_key), minors)
+            except FlagDataError as exc:
+                raise FlagDataError("%s --%s: %s" % (component, name, exc)) from None
+            lines.append("        %s: (%s, %s, %s)," % (_repr(name), _repr(kinds.pop()), _repr(added), _repr(removed)))
+        lines.append("    },")
+    lines += ["}", "", "HIDDEN = {"]
+    for component in sorted(hidden):
+        lines.append("    %s: (" % _repr(component))
+        lines += ["        %s," % _repr(name) for name in sorted(hidden[component])]
+        lines.append("    ),")
+    lines += ["}", "", "ADMISSION_PLUGINS = {"]
+    plugins = {}
+    for minor in minors:
+        for name in datas[minor]["components"]["kube-apiserver"]["admission_plugins"]:
+            plugins.setdefault(name, []).append(minor)
+    for name in sorted(plugins):
+        added, removed = _ranges(plugins[name], minors)
+        lines.append("    %s: (%s, %s)," % (_repr(name), _repr(added), _repr(removed)))
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def committed_data():
+    return {minor: json.loads((OUT_DIR / ("%s.json" % minor)).read_text(encoding="utf-8"))
+            for minor in committed_minors()}
+
+
+def check_release_module():
+    """0 when plugins/module_utils/k8s_release_flags.py is what the committed JSON renders to, else 1 with a diff."""
+    text = render_release_module(committed_data())
+    old = RELEASE_MODULE.read_text(encoding="utf-8") if RELEASE_MODULE.is_file() else ""
+    if old == text:
+        print("%s: up to date" % RELEASE_MODULE.relative_to(HERE.parent.parent))
+        return 0
+    name = RELEASE_MODULE.name
+    sys.stdout.writelines(difflib.unified_diff(old.splitlines(True), text.splitlines(True),
+                                               "committed/%s" % name, "rendered/%s" % name))
+    sys.stderr.write("flag_data.py: %s differs from the committed flag data; run tests/testbed/flag_data.py module\n"
+                     % RELEASE_MODULE.relative_to(HERE.parent.parent))
+    return 1
+
+
+def write_release_module():
+    RELEASE_MODULE.write_text(render_release_module(committed_data()), encoding="utf-8")
+    print("wrote %s" % RELEASE_MODULE.relative_to(HERE.parent.parent))
+
+
 def main(argv):
-    if len(argv) < 2 or argv[1] not in ("write", "check", "show", "probe", "probe-gates"):
+    if len(argv) < 2 or argv[1] not in ("write", "check", "show", "probe", "probe-gates", "module"):
         sys.stderr.write(__doc__)
         return 2
     command, minors = argv[1], argv[2:]
+    if command == "module":
+        write_release_module()
+        return 0
     if command == "probe-gates":
         if len(minors) < 2:
             sys.stderr.write("probe-gates takes MINOR NAME=VALUE ...\n")
@@ -475,7 +655,10 @@ def main(argv):
     if failed:
         sys.stderr.write("flag_data.py: committed flag data differs from the binaries; run "
                          "tests/testbed/flag_data.py write and review the change\n")
-    return failed
+    if command == "write":
+        write_release_module()
+        return 0
+    return check_release_module() or failed
 
 
 if __name__ == "__main__":

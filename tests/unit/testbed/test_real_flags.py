@@ -7,8 +7,10 @@ admission plugins and the alpha/beta feature gates in tests/testbed/flags/<minor
 committed JSON, not the binaries, so they run everywhere; `flag_data.py check` (run after the binaries are built)
 keeps the JSON in step with the binaries. Both directions are checked for every minor that the JSON and
 k8s_flags.SUPPORTED_MINORS both cover: what a binary prints, the table accepts with the same type, and what the
-table accepts, the binary prints, except the flags on HIDDEN_FLAGS. The tests at the end run the binaries when
-they are built here (skipped otherwise) to show that the hidden flags really are accepted.
+table accepts, the binary prints or hides (flag_data.HIDDEN_FLAGS, recorded under "hidden_flags"). For 1.34-1.37
+the flags and admission plugins are the generated k8s_release_flags.py, so these tests check that the product
+reads it; its gate table and the 1.33/1.34 seam are checked against the release notes. The tests at the end run
+the binaries when they are built here (skipped otherwise) to show that the hidden flags really are accepted.
 """
 from __future__ import annotations
 
@@ -41,35 +43,14 @@ MINORS = [minor for minor in COMMITTED if minor in k8s_flags.SUPPORTED_MINORS]
 DATA = {minor: json.loads((FLAGS_DIR / ("%s.json" % minor)).read_text(encoding="utf-8")) for minor in COMMITTED}
 CASES = [(minor, component) for minor in MINORS for component in k8s_flags.COMPONENTS]
 
-# Flags the binaries accept but do not print in --help: pflag's MarkDeprecated sets Hidden and prints
-# "Flag --x has been deprecated, <reason>" when the flag is used. Each one was found with
-#   grep -rn 'MarkDeprecated("' in the release source (k8s.io/kubernetes and the staging modules)
-# and confirmed on the binaries with `tests/testbed/flag_data.py probe <minor> <component> --<flag>=<value>`,
-# which runs `<binary> --<flag>=<value> --help`: the whole command line is parsed before --help is honoured, so an
-# unknown flag exits 1 with "unknown flag" and a known one prints the help plus the deprecation warning quoted
-# below. component -> flag -> (first minor, last minor or None for "all committed", value probed, reason).
-HIDDEN_FLAGS = {
-    "kube-apiserver": {
-        "apiserver-count": ("1.34", None, "1", "MarkDeprecated: \"apiserver-count is deprecated and will be removed in "
-                            "a future version.\" (the lease endpoint reconciler counts the servers)"),
-        "audit-webhook-batch-initial-backoff": (
-            "1.34", None, "1s", "MarkDeprecated: \"Deprecated, use --audit-webhook-initial-backoff instead.\""),
-        "default-watch-cache-size": ("1.34", None, "1", "MarkDeprecated: \"watch caches are sized automatically and "
-                                     "this flag will be removed in a future version\" (no-op from 1.37 on)"),
-        "kubelet-port": ("1.34", None, "1", "MarkDeprecated: \"kubelet-port is deprecated and will be removed.\""),
-        "kubelet-read-only-port": ("1.34", None, "1",
-                                   "MarkDeprecated: \"kubelet-read-only-port is deprecated and will be removed.\""),
-    },
-    "kube-controller-manager": {
-        "allow-untagged-cloud": ("1.34", None, "true", "MarkDeprecated: \"This flag is deprecated and will be removed "
-                                 "in a future release. A cluster-id will be required on cloud instances.\""),
-        "node-sync-period": ("1.34", None, "1s",
-                             "MarkDeprecated: \"This flag is currently no-op and will be deleted.\""),
-    },
-    "kube-proxy": {
-        "healthz-port": ("1.34", None, "1", "MarkDeprecated: \"... Please use --healthz-bind-address instead.\""),
-        "metrics-port": ("1.34", None, "1", "MarkDeprecated: \"... Please use --metrics-bind-address instead.\""),
-    },
+_FLAG_DATA = _load_flag_data_module()
+
+# What the v1.34.0 release notes say changed from 1.33 to 1.34, the seam between k8s_flags.py's own table
+# (1.28-1.33) and the data of the real binaries (1.34 on): component -> (flags removed in 1.34, flags added in 1.34).
+SEAM_1_34 = {
+    "kubelet": ({"cloud-config", "register-schedulable"}, set()),  # both deprecated flags removed
+    "kube-apiserver": (set(), {"coordinated-leadership-lease-duration", "coordinated-leadership-renew-deadline",
+                               "coordinated-leadership-retry-period"}),  # CoordinatedLeaderElection's timings
 }
 
 # Gate defaults a component changes for itself, so its help prints another default than the shared table.
@@ -81,14 +62,6 @@ GATE_DEFAULT_OVERRIDES = {
 }
 
 _STAGES = {"ALPHA": "alpha", "BETA": "beta"}
-
-
-def hidden(component, minor):
-    result = {}
-    for name, (first, last, value, reason) in HIDDEN_FLAGS.get(component, {}).items():
-        if _minor_key(first) <= _minor_key(minor) and (last is None or _minor_key(minor) <= _minor_key(last)):
-            result[name] = (value, reason)
-    return result
 
 
 # --- the committed data ------------------------------------------------------------------------------------
@@ -180,22 +153,61 @@ def test_every_printed_flag_is_in_the_table_with_its_type(minor, component):
 
 @pytest.mark.parametrize("minor,component", CASES)
 def test_every_table_flag_is_printed_or_hidden(minor, component):
-    real = DATA[minor]["components"][component]["flags"]
+    info = DATA[minor]["components"][component]
     table = k8s_flags.flags_for(component, minor)
-    allowed = hidden(component, minor)
-    extra = sorted(name for name in table if name not in real and name not in allowed)
+    extra = sorted(name for name in table if name not in info["flags"] and name not in info["hidden_flags"])
     assert not extra, "the table accepts flags %s v%s neither prints nor hides: %s" % (component, minor, extra)
-    for name in allowed:
-        assert name in table, "hidden flag %s is not in the table for %s v%s" % (name, component, minor)
-        assert name not in real, "%s v%s prints --%s: drop it from HIDDEN_FLAGS" % (component, minor, name)
+    for name, kind in info["hidden_flags"].items():
+        assert table.get(name) == kind, "hidden flag %s of %s v%s" % (name, component, minor)
+        assert name not in info["flags"], "%s v%s prints --%s: drop it from HIDDEN_FLAGS" % (component, minor, name)
+
+
+@pytest.mark.parametrize("minor,component", CASES)
+def test_hidden_flags_recorded_are_the_listed_ones(minor, component):
+    listed = {name: kind for name, (dummy, kind) in _FLAG_DATA.hidden_flags(component, minor).items()}
+    assert DATA[minor]["components"][component]["hidden_flags"] == listed
 
 
 def test_hidden_flags_have_reasons():
-    for component, flags in HIDDEN_FLAGS.items():
+    for component, flags in _FLAG_DATA.HIDDEN_FLAGS.items():
         assert component in k8s_flags.COMPONENTS
-        for name, (first, last, value, reason) in flags.items():
+        for name, (first, last, value, kind, reason) in flags.items():
             assert first in k8s_flags.SUPPORTED_MINORS and (last is None or last in k8s_flags.SUPPORTED_MINORS)
-            assert value and len(reason) > 20, name
+            assert value and kind and len(reason) > 20, name
+
+
+def test_the_product_reads_the_data_of_the_binaries():
+    """k8s_release_flags.py is what flag_data.py renders from the committed JSON, and k8s_flags answers from it."""
+    from ansible_collections.secure_cluster.k8s.plugins.module_utils import k8s_release_flags
+
+    assert _FLAG_DATA.RELEASE_MODULE.read_text(encoding="utf-8") == _FLAG_DATA.render_release_module(DATA), \
+        "run tests/testbed/flag_data.py module"
+    assert k8s_flags.RELEASE_MINORS == tuple(COMMITTED)
+    assert k8s_release_flags.RELEASES == {minor: DATA[minor]["kubernetes_version"] for minor in COMMITTED}
+
+
+def test_the_seam_between_the_table_and_the_binaries_is_the_release_notes():
+    first = k8s_flags.RELEASE_MINORS[0]
+    assert first == "1.34"
+    for component in k8s_flags.COMPONENTS:
+        before, after = k8s_flags.flags_for(component, "1.33"), k8s_flags.flags_for(component, first)
+        removed, added = SEAM_1_34.get(component, (set(), set()))
+        assert (set(before) - set(after), set(after) - set(before)) == (removed, added), component
+        assert {name: (before[name], after[name]) for name in set(before) & set(after)
+                if before[name] != after[name]} == {}, component
+        for name in removed:
+            assert k8s_flags.check_flag(component, first, name).endswith("it was removed in v1.34")
+        for name in added:
+            assert k8s_flags.check_flag(component, "1.33", name).endswith("it was added in v1.34")
+    assert k8s_flags.admission_plugins("1.33") == k8s_flags.admission_plugins(first)
+
+
+def test_messages_name_the_release_of_a_change_between_the_binaries():
+    assert k8s_flags.check_flag("kubelet", "1.37", "--containerd").endswith("it was removed in v1.37")
+    assert k8s_flags.check_flag("kube-controller-manager", "1.36", "concurrent-disruption-syncs").endswith(
+        "it was added in v1.37")
+    assert k8s_flags.check_admission_plugin("1.37", "JobValidation").endswith("it was removed in v1.37")
+    assert k8s_flags.check_admission_plugin("1.35", "JobValidation").endswith("it was added in v1.36")
 
 
 @pytest.mark.parametrize("minor,component", CASES)
@@ -262,15 +274,14 @@ def test_gate_default_overrides_are_real():
 
 # --- against the binaries, where they are built ------------------------------------------------------------
 
-_FLAG_DATA = _load_flag_data_module()
 _BUILT = [minor for minor in MINORS if _FLAG_DATA.release(minor)]
 
 
 @pytest.mark.skipif(not _BUILT, reason="no real Kubernetes binaries built here (tests/testbed/k8s_bins.py)")
-@pytest.mark.parametrize("component", sorted(HIDDEN_FLAGS))
+@pytest.mark.parametrize("component", sorted(_FLAG_DATA.HIDDEN_FLAGS))
 def test_hidden_flags_are_accepted_by_the_binaries(component):
     for minor in _BUILT:
-        flags = hidden(component, minor)
+        flags = _FLAG_DATA.hidden_flags(component, minor)
         args = ["--%s=%s" % (name, value) for name, (value, dummy) in flags.items()]
         results = _FLAG_DATA.probe(minor, component, args)
         refused = [(arg, note) for arg, accepted, note in results if not accepted]

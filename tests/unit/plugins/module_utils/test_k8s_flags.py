@@ -9,12 +9,13 @@ import pathlib
 import pytest
 
 try:
-    from ansible_collections.secure_cluster.k8s.plugins.module_utils import k8s_flags
+    from ansible_collections.secure_cluster.k8s.plugins.module_utils import k8s_flags, k8s_release_flags
 except ImportError:  # run straight from the source tree (no ansible_collections/ layout on sys.path)
     _PATH = pathlib.Path(__file__).resolve().parents[4] / "plugins" / "module_utils" / "k8s_flags.py"
     _SPEC = importlib.util.spec_from_file_location("k8s_flags", str(_PATH))
     k8s_flags = importlib.util.module_from_spec(_SPEC)
     _SPEC.loader.exec_module(k8s_flags)
+    k8s_release_flags = k8s_flags._release  # pylint: disable=protected-access
 
 ALL = k8s_flags.SUPPORTED_MINORS
 COMPONENTS = k8s_flags.COMPONENTS
@@ -288,8 +289,13 @@ def test_admission_plugins_changing_inside_the_range():
 
 # --- the module itself -------------------------------------------------------------------------------------
 
-def test_module_is_stdlib_only_and_py38_compatible():
-    source = pathlib.Path(k8s_flags.__file__).read_text(encoding="utf-8")
+@pytest.mark.parametrize("module, allowed", [
+    # the collection's own generated data, or the same file beside it when loaded by path (the stand-ins)
+    (k8s_flags, {"__future__", "re", "ansible_collections", "importlib", "os"}),
+    (k8s_release_flags, {"__future__"}),
+])
+def test_module_is_stdlib_only_and_py38_compatible(module, allowed):
+    source = pathlib.Path(module.__file__).read_text(encoding="utf-8")
     tree = ast.parse(source, feature_version=(3, 8))
     assert ast.get_docstring(tree)
     imported = set()
@@ -298,8 +304,22 @@ def test_module_is_stdlib_only_and_py38_compatible():
             imported.update(alias.name.split(".")[0] for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
             imported.add((node.module or "").split(".")[0])
-    assert imported <= {"__future__", "re"}
+            if node.module and node.module.startswith("ansible_collections"):
+                assert node.module == "ansible_collections.secure_cluster.k8s.plugins.module_utils"
+                assert [alias.name for alias in node.names] == ["k8s_release_flags"]
+    assert imported <= allowed
     assert max(len(line) for line in source.splitlines()) <= 160
+
+
+def test_module_loads_by_path_with_its_data(tmp_path):
+    """The test node copies k8s_flags.py and k8s_release_flags.py into one directory and loads them by path."""
+    for module in (k8s_flags, k8s_release_flags):
+        (tmp_path / pathlib.Path(module.__file__).name).write_bytes(pathlib.Path(module.__file__).read_bytes())
+    spec = importlib.util.spec_from_file_location("k8s_flags_by_path", str(tmp_path / "k8s_flags.py"))
+    loaded = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(loaded)
+    assert loaded.RELEASE_MINORS == k8s_flags.RELEASE_MINORS
+    assert loaded.flags_for("kubelet", "1.37") == k8s_flags.flags_for("kubelet", "1.37")
 
 
 def test_table_is_consistent():
