@@ -3,6 +3,7 @@
 RuntimeClass manifests and registry hosts are there, CIS 1.1.9/1.1.10 pass in the audit, and the three ways a bad
 config is stopped (rejected by containerd, silently dropped key, containerd does not start) run through
 ansible-playbook against the node, as a user would. The last test shows check mode predicts a real run."""
+import importlib.util
 import json
 import os
 import re
@@ -34,6 +35,18 @@ def playbook(name, extra=None, *args):
     cmd = [binary, "-i", HOST + ",", "-c", "containers.podman.podman", os.path.join(HERE, name),
            "-e", json.dumps(extra)] + list(args)
     return subprocess.run(cmd, capture_output=True, text=True, timeout=1200, check=False)
+
+
+def kubeadm_pause_image(host):
+    """The pause image the test bed's kubeadm of the node's version wrote into the containerd config it left."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(HERE))))  # extensions/molecule/<s>
+    loader_path = os.path.join(root, "tests", "unit", "testbed_loader.py")
+    spec = importlib.util.spec_from_file_location("sck8s_testbed_loader", loader_path)
+    loader = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(loader)
+    node_init = loader.load("node_init")
+    minor, dummy = node_init.resolve_version(host.file("/etc/testbed/version").content_string.strip())
+    return node_init.pause_image(minor)
 
 
 def dump(host):
@@ -79,7 +92,7 @@ def test_hardened_settings(host):
     assert runtimes["runsc"]["runtime_type"] == "io.containerd.runsc.v1"
     assert cri["registry"]["config_path"] == "/etc/containerd/certs.d"
     assert cri["registry"]["mirrors"] == {}
-    assert cri["sandbox_image"] == "registry.k8s.io/pause:3.10"  # kept from the node's config (kubeadm 1.33)
+    assert cri["sandbox_image"] == kubeadm_pause_image(host)  # kept from the node's config
     assert cri["disable_tcp_service"] is True
     assert cri["stream_server_address"] == "127.0.0.1"
     assert cri["enable_tls_streaming"] is False
