@@ -15,6 +15,7 @@ from ansible.module_utils.common.text.converters import to_native, to_text
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.secure_cluster.k8s.plugins.module_utils import cis_eval, cis_report
+from ansible_collections.secure_cluster.k8s.plugins.plugin_utils.plain import plain
 
 try:
     import yaml
@@ -75,11 +76,6 @@ def load_catalog(path):
     return data
 
 
-def _plain(value):
-    """Deep copy into plain JSON types (drops Ansible's tagged str/dict subclasses)."""
-    return json.loads(json.dumps(value, default=to_text))
-
-
 def write_reports(report_dir, host, evaluation):
     safe = re.sub(r"[^A-Za-z0-9_.@-]", "_", str(host)) or "host"
     os.makedirs(report_dir, exist_ok=True)
@@ -125,13 +121,13 @@ class ActionModule(ActionBase):
             result.update(failed=True, changed=False,
                           msg="collecting node facts failed: %s" % to_text(facts_result.get("msg") or facts_result))
             return result
-        facts = _plain(facts_result["node_facts"])
+        facts = plain(facts_result["node_facts"])
 
         try:
             evaluation = cis_eval.evaluate(
                 facts, catalog, host=host, level=args["level"], ids=args["ids"] or None,
                 skip_ids=args["skip_ids"] or None, targets=args["targets"] or None,
-                waivers=_plain(args["waivers"]), today=args["today"], parse_yaml=safe_load,
+                waivers=plain(args["waivers"]), today=args["today"], parse_yaml=safe_load,
                 include_policies=args["include_policies"])
         except (cis_eval.CatalogError, ValueError) as exc:
             result.update(failed=True, msg="CIS evaluation failed: %s" % to_text(exc))

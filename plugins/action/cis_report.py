@@ -21,6 +21,7 @@ from ansible.module_utils.common.text.converters import to_native, to_text
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.secure_cluster.k8s.plugins.module_utils import cis_report
+from ansible_collections.secure_cluster.k8s.plugins.plugin_utils.plain import plain
 
 FORMATS = ("json", "junit", "markdown")
 
@@ -33,11 +34,6 @@ ARGUMENT_SPEC = dict(
 )
 
 NO_RESULT = "no audit result: the host failed or was unreachable before its audit ran"
-
-
-def _plain(value):
-    """Deep copy into plain JSON types (drops Ansible's tagged str/dict subclasses)."""
-    return json.loads(json.dumps(value, default=to_text))
 
 
 def safe_name(host):
@@ -166,7 +162,7 @@ class ActionModule(ActionBase):
         validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         del validation
 
-        evaluations, not_audited, problems = split_results(_plain(args["results"]))
+        evaluations, not_audited, problems = split_results(plain(args["results"]))
         if problems:
             result.update(failed=True, changed=False, msg="; ".join(problems))
             return result

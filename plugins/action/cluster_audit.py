@@ -13,12 +13,9 @@ from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_native
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.secure_cluster.k8s.plugins.action.cis_audit import (
-    _plain,
-    catalog_path,
-    load_catalog,
-)
+from ansible_collections.secure_cluster.k8s.plugins.action.cis_audit import catalog_path, load_catalog
 from ansible_collections.secure_cluster.k8s.plugins.module_utils import cis_eval, cis_report, cluster_audit
+from ansible_collections.secure_cluster.k8s.plugins.plugin_utils.plain import plain
 
 try:
     import yaml
@@ -65,19 +62,19 @@ def run_audit(args):
             raise ValueError("dump_dir %s is not a directory" % args["dump_dir"])
         inv = cluster_audit.read_dump_dir(args["dump_dir"], _load_all if HAS_YAML else None)
     else:
-        inv = cluster_audit.load(_plain(args["objects"]))
+        inv = cluster_audit.load(plain(args["objects"]))
     if not inv.present:
         raise ValueError("the input has no Kubernetes objects this audit reads (%s)"
                          % "; ".join(inv.messages[:5]) if inv.messages else
                          "the input has no Kubernetes objects this audit reads")
-    options = dict((k, _plain(args[k])) for k in OPTION_KEYS if args.get(k) is not None)
+    options = dict((k, plain(args[k])) for k in OPTION_KEYS if args.get(k) is not None)
     evidence = cluster_audit.audit(inv, options)
     catalog = load_catalog(catalog_path(args["benchmark"], args.get("catalog")))
     version = args.get("kubernetes_version") or evidence["kubernetes_version"]
     facts = {"hostname": args["cluster_name"], "version": {"kubernetes": version}}
     evaluation = cis_eval.evaluate(
         facts, catalog, host=args["cluster_name"], level=args["level"], ids=args["ids"] or None,
-        skip_ids=args["skip_ids"] or None, targets=["policies"], waivers=_plain(args["waivers"]),
+        skip_ids=args["skip_ids"] or None, targets=["policies"], waivers=plain(args["waivers"]),
         today=args.get("today"), cluster=evidence)
     return evaluation, evidence
 

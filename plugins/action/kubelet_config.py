@@ -8,7 +8,6 @@ file once (``copy``: temp file and rename on the node) only when its content or 
 from __future__ import annotations
 
 import base64
-import json
 import os
 import re
 import time
@@ -17,6 +16,7 @@ from ansible.module_utils.common.text.converters import to_native, to_text
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.secure_cluster.k8s.plugins.module_utils import kubelet_config as kc
+from ansible_collections.secure_cluster.k8s.plugins.plugin_utils.plain import plain
 
 DEFAULT_PATH = "/var/lib/kubelet/config.yaml"
 DEFAULT_BACKUP_DIR = "/var/lib/secure_cluster/backups/kubelet"
@@ -30,11 +30,6 @@ ARGUMENT_SPEC = dict(
     mode=dict(type="raw", default="0600"),
     backup_dir=dict(type="path", default=DEFAULT_BACKUP_DIR),
 )
-
-
-def _plain(value):
-    """Deep copy into plain JSON types (drops Ansible's tagged str/dict subclasses)."""
-    return json.loads(json.dumps(value, default=to_text))
 
 
 def normalize_mode(mode):
@@ -125,7 +120,7 @@ class ActionModule(ActionBase):
         del validation
         check_mode = bool(self._task.check_mode)
         diff_mode = bool(self._task.diff)
-        settings = _plain(args["settings"])
+        settings = plain(args["settings"])
         try:
             mode = normalize_mode(args["mode"])
         except ValueError as exc:
@@ -138,7 +133,7 @@ class ActionModule(ActionBase):
         facts_result = self._read_facts(extra_paths, not args["version"], task_vars)
         if facts_result.get("failed") or "node_facts" not in facts_result:
             return self._fail(result, "reading the node failed: %s" % to_text(facts_result.get("msg") or facts_result))
-        facts = _plain(facts_result["node_facts"])
+        facts = plain(facts_result["node_facts"])
         stats = facts.get("stats") or {}
         kubelet = (facts.get("kubelet") or {}).get("config") or {}
 

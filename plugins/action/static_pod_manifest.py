@@ -7,13 +7,13 @@ the controller with PyYAML and ``module_utils.static_pod``, and send the new tex
 
 from __future__ import annotations
 
-import json
 import os
 
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.secure_cluster.k8s.plugins.module_utils import static_pod
+from ansible_collections.secure_cluster.k8s.plugins.plugin_utils.plain import plain
 
 try:
     import yaml
@@ -44,11 +44,6 @@ def dump_manifest(pod):
                      allow_unicode=True)
 
 
-def _plain(value):
-    """Deep copy into plain JSON types (drops Ansible's tagged str/dict subclasses)."""
-    return json.loads(json.dumps(value, default=to_text))
-
-
 def _inside(path, directory):
     path = os.path.normpath(path)
     directory = os.path.normpath(directory)
@@ -68,7 +63,7 @@ class ActionModule(ActionBase):
         task_vars = task_vars or {}
         validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         del validation
-        args = _plain(args)
+        args = plain(args)
         path = args["path"]
         result["changed"] = False
 

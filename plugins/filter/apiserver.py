@@ -6,12 +6,11 @@ in module_utils)."""
 
 from __future__ import annotations
 
-import json
-
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.secure_cluster.k8s.plugins.module_utils import encryption_config, k8s_flags, static_pod
+from ansible_collections.secure_cluster.k8s.plugins.plugin_utils.plain import plain
 
 try:
     import yaml
@@ -20,19 +19,15 @@ except ImportError:  # pragma: no cover - PyYAML ships with ansible-core
     HAS_YAML = False
 
 
-def _plain(value):
-    return json.loads(json.dumps(value, default=to_text))
-
-
 def encryption_config_plan(existing, provider, user_key=None, generated_key=None, resources=None, kms=None,
                            keep_old_keys=True, raise_errors=True):
     """The EncryptionConfiguration to write; fails (without quoting any key) when it cannot be planned, or with
     ``raise_errors`` false returns the reasons in ``errors`` (for a task that must keep the key out of its log)."""
     if not HAS_YAML:
         raise AnsibleFilterError("PyYAML is required on the controller")
-    result = encryption_config.plan(_plain(existing or {}), to_text(provider), user_key=user_key or None,
-                                    generated_key=generated_key or None, resources=_plain(resources or []),
-                                    kms=_plain(kms or {}), keep_old_keys=bool(keep_old_keys),
+    result = encryption_config.plan(plain(existing or {}), to_text(provider), user_key=user_key or None,
+                                    generated_key=generated_key or None, resources=plain(resources or []),
+                                    kms=plain(kms or {}), keep_old_keys=bool(keep_old_keys),
                                     parse_yaml=yaml.safe_load)
     if result["errors"] and raise_errors:
         raise AnsibleFilterError("encryption configuration refused, nothing written: " + "; ".join(result["errors"]))

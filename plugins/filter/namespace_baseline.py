@@ -11,6 +11,7 @@ import functools
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.secure_cluster.k8s.plugins.module_utils import namespace_baseline as nsb
+from ansible_collections.secure_cluster.k8s.plugins.plugin_utils.plain import plain
 
 try:
     import yaml
@@ -24,30 +25,15 @@ SCHEMA_HINT = ("the namespace_baseline role validates manifests with the PyPI pa
                "namespace_baseline_schema_enabled: false")
 
 
-def _plain(value):
-    """Plain Python types (Ansible hands over tagged/unsafe subclasses that YAML and jsonschema do not know)."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, float):
-        return float(value)
-    return str(value)
-
-
 def namespace_baseline_problems(settings):
     """Every input problem as a sentence; [] when the input renders."""
-    return nsb.problems(_plain(settings or {}))
+    return nsb.problems(plain(settings or {}))
 
 
 def namespace_baseline_manifests(settings):
     """The baseline manifests (list of dicts), in apply order."""
     try:
-        return nsb.render(_plain(settings or {}))
+        return nsb.render(plain(settings or {}))
     except ValueError as exc:
         raise AnsibleFilterError("namespace_baseline input refused:\n%s" % exc) from exc
 
@@ -68,7 +54,7 @@ def namespace_baseline_schema_problems(manifests, kubernetes_version, strict=Tru
     read_schema = kv_utils.schema_contents
     kv_utils.schema_contents = functools.lru_cache(maxsize=None)(read_schema)
     try:
-        for manifest in _plain(manifests or []):
+        for manifest in plain(manifests or []):
             found.extend(_schema_problem(kubernetes_validate, kv_utils, manifest, minor, strict))
     finally:
         kv_utils.schema_contents = read_schema
@@ -103,7 +89,7 @@ def namespace_baseline_files(manifests, kustomization=True):
     if yaml is None:  # pragma: no cover
         raise AnsibleFilterError("PyYAML is required on the controller")
     grouped = {}
-    for manifest in _plain(manifests or []):
+    for manifest in plain(manifests or []):
         grouped.setdefault(nsb.file_name(manifest), []).append(manifest)
     files = {name: _dump(docs) for name, docs in sorted(grouped.items())}
     if kustomization:
