@@ -8,7 +8,7 @@ into the test node image, where the stand-in binaries use it to reject unknown f
 
 Public API (docs/dev/contracts.md)::
 
-    SUPPORTED_MINORS, COMPONENTS
+    SUPPORTED_MINORS, COMPONENTS, RELEASE_MINORS (the minors answered from k8s_release_flags.py)
     minor(version) -> "1.33"                      ValueError when malformed or outside SUPPORTED_MINORS
     flags_for(component, version) -> {name: type}
     check_flag(component, version, name) -> None | sentence
@@ -40,11 +40,12 @@ Where the data comes from
 * 1.28-1.33 (_FLAGS, _ADMISSION_PLUGINS) are not checked against binaries; a flag of the 1.33 table that the 1.34
   binaries lack was removed in 1.34 (kubelet cloud-config, register-schedulable), one they have and the table
   lacks was added in 1.34 (kube-apiserver coordinated-leadership-*). Corrections the 1.34 binaries proved and
-  that hold for the older minors too (the registrations predate 1.28): the types above, where the pages printed "string", "float",
-  "int" or "strings" (e.g. --bind-address ip, --kube-api-qps float32, --tls-sni-cert-key namedCertKey, the kubelet's
-  --eviction-hard and --kube-reserved mapStringString); kube-proxy's boot-id-file and machine-id-file (registered
-  through the Go flag set, cmd/kube-proxy/app/server.go) were never removed in 1.30; kube-proxy's legacy klog flags
-  (--log-dir, --logtostderr, ...) went in 1.26 with every other component's (the pages kept listing them).
+  that hold for the older minors too (the registrations predate 1.28): the types above, where the pages printed
+  "string", "float", "int" or "strings" (e.g. --bind-address ip, --kube-api-qps float32, --tls-sni-cert-key
+  namedCertKey, the kubelet's --eviction-hard and --kube-reserved mapStringString); kube-proxy's boot-id-file and
+  machine-id-file (registered through the Go flag set, cmd/kube-proxy/app/server.go) were never removed in 1.30;
+  kube-proxy's legacy klog flags (--log-dir, --logtostderr, ...) went in 1.26 with every other component's (the
+  pages kept listing them).
   The rest of 1.28-1.33 comes from the sources below.
 * Straight from the Kubernetes command-line reference pages (kubernetes/website,
   content/en/docs/reference/command-line-tools-reference/<component>.md, the page as it stood for that release):
@@ -108,9 +109,8 @@ NO_VALUE_TYPES = ("bool", "version[=true]")
 # The minors the real binaries answer for (k8s_release_flags.py, generated from them); the tables below hold the
 # older supported minors.
 RELEASE_MINORS = tuple(sorted(_release.RELEASES, key=lambda m: tuple(int(p) for p in m.split("."))))
-_TABLE_MINORS = tuple(m for m in SUPPORTED_MINORS if m not in _release.RELEASES)
 
-# component -> flag -> (type, added_minor, removed_minor), for the minors of _TABLE_MINORS (1.28-1.33)
+# component -> flag -> (type, added_minor, removed_minor), for the supported minors before RELEASE_MINORS (1.28-1.33)
 #   added_minor None: accepted since before 1.28; removed_minor None: still accepted in 1.33.
 #   The flag is accepted for added_minor <= minor < removed_minor.
 _FLAGS = {
