@@ -15,33 +15,19 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.secure_cluster.k8s.plugins.module_utils import static_pod
 from ansible_collections.secure_cluster.k8s.plugins.plugin_utils.plain import plain
 
-try:
+from ansible_collections.secure_cluster.k8s.plugins.plugin_utils.kube_yaml import HAS_YAML, dump
+
+if HAS_YAML:
     import yaml
-    HAS_YAML = True
-except ImportError:  # pragma: no cover - PyYAML ships with ansible-core
-    HAS_YAML = False
 
 MODULE = "secure_cluster.k8s.static_pod_manifest"
 DEFAULT_BACKUP_DIR = static_pod.DEFAULT_BACKUP_DIR
 ARGUMENT_SPEC = static_pod.USER_ARGUMENT_SPEC
 
-if HAS_YAML:
-    class KubeDumper(yaml.SafeDumper):
-        """sigs.k8s.io/yaml's look: block style, "- " level with the parent key, double quotes where quoting is
-        needed, no line folding, no anchors."""
-
-        def choose_scalar_style(self):
-            style = super(KubeDumper, self).choose_scalar_style()
-            return '"' if style == "'" else style
-
-        def ignore_aliases(self, data):
-            return True
-
 
 def dump_manifest(pod):
     """YAML text of a Pod in kubeadm's style, keys in their existing order."""
-    return yaml.dump(pod, Dumper=KubeDumper, default_flow_style=False, sort_keys=False, width=1 << 30,
-                     allow_unicode=True)
+    return dump(pod)
 
 
 def _inside(path, directory):

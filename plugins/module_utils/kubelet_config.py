@@ -35,7 +35,7 @@ from __future__ import annotations
 import copy
 import re
 
-from ansible_collections.secure_cluster.k8s.plugins.module_utils import k8s_flags
+from ansible_collections.secure_cluster.k8s.plugins.module_utils import k8s_args, k8s_flags
 
 try:
     import yaml
@@ -442,6 +442,25 @@ def render(config):
                      width=1 << 30)
 
 
+def _keep_equal_durations(before, after, version):
+    """``after`` with each duration that means the same as in ``before`` written as ``before`` has it: kubeadm
+    writes Go's form (``5m0s``), a role variable may say ``5m``, and rewriting one as the other would restart the
+    kubelet for nothing."""
+    paths = [name for name, typ in fields_for(version).items() if typ == "duration"]
+    paths += [path for path, typ in _NESTED.items() if typ == "duration"]
+    for path in paths:
+        old, new = dget(before, path, _MISSING), dget(after, path, _MISSING)
+        if (isinstance(old, str) and isinstance(new, str) and old != new
+                and k8s_args.parse_duration(old) is not None
+                and k8s_args.parse_duration(old) == k8s_args.parse_duration(new)):
+            node = after
+            parts = path.split(".")
+            for part in parts[:-1]:
+                node = node[part]
+            node[parts[-1]] = old
+    return after
+
+
 def plan(current_text, settings, version, sysctls=None, file_exists=None):
     """Everything the action plugin decides, without touching a node.
 
@@ -462,7 +481,7 @@ def plan(current_text, settings, version, sysctls=None, file_exists=None):
     except ValueError as exc:
         result["problems"].append(str(exc))
         return result
-    after = deep_merge(before, settings)
+    after = _keep_equal_durations(before, deep_merge(before, settings), version)
     result["before"], result["after"] = before, after
     problems, warnings = validate(after, version, settings=settings, sysctls=sysctls, file_exists=file_exists)
     result["problems"], result["warnings"] = problems, warnings

@@ -791,13 +791,21 @@ def pod_flags(pod, container=None, version=None):
     target = _select_container(pod, container)
     component = _component_of(target)
     version = version or detect_version(target.get("image"))
-    flag_types = k8s_flags.flags_for(component, version) if component and version else {}
+    is_etcd = component == "etcd"
+    flag_types = {}
+    if component and version:
+        flag_types = etcd_flags.flags_for(version) if is_etcd else k8s_flags.flags_for(component, version)
     segments = []
     if isinstance(target.get("command"), list):
         segments.append(("command", _tokenize(target["command"][1:], flag_types)))
     if isinstance(target.get("args"), list):
         segments.append(("args", _tokenize(target["args"], flag_types)))
     version_text = str(version).lstrip("v") if version else None
-    return {"component": component, "version": version_text,
-            "supported": bool(version_text) and ".".join(version_text.split(".")[:2]) in k8s_flags.SUPPORTED_MINORS,
+    supported = bool(version_text) and ".".join(version_text.split(".")[:2]) in k8s_flags.SUPPORTED_MINORS
+    if is_etcd and version_text:
+        try:
+            supported = bool(etcd_flags.minor(version_text))
+        except ValueError:
+            supported = False
+    return {"component": component, "version": version_text, "supported": supported,
             "container": target.get("name"), "flags": _flag_values(segments)}

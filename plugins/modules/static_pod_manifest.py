@@ -63,34 +63,6 @@ options:
     type: list
     elements: str
     default: []
-  volumes:
-    description:
-      - hostPath volumes to add to the pod, each mounted into the container; used for files that new flags name.
-      - A volume or mount that already exists with the same name and paths is left alone; one with the same name
-        and another path is an error.
-    type: list
-    elements: dict
-    default: []
-    suboptions:
-      name:
-        description: Name of the volume and of its volumeMount.
-        type: str
-        required: true
-      hostPath:
-        description: Path on the node.
-        type: str
-        required: true
-      mountPath:
-        description: Path in the container; the same as O(volumes[].hostPath) by default.
-        type: str
-      readOnly:
-        description: Whether the mount is read-only.
-        type: bool
-        default: true
-      type:
-        description: hostPath type (V(File), V(FileOrCreate), V(Directory), V(DirectoryOrCreate), ...).
-        type: str
-        default: DirectoryOrCreate
   version:
     description:
       - Kubernetes version of the component (V(1.33) or V(1.33.5)); by default the tag of the container's image.
@@ -134,6 +106,8 @@ options:
     type: list
     elements: dict
     default: []
+extends_documentation_fragment:
+  - secure_cluster.k8s.static_pod_volumes
 attributes:
   action:
     support: full

@@ -68,14 +68,27 @@ def started_nodes(workdir, net, specs, image=None, version=None, caps=""):
         subprocess.run([NODES, "down", net] + names, check=False, env=env)
 
 
-def write_site_vars(workdir):
-    """The extra variables every site.yml run of these tests gets (workdir/vars.yml, passed by playbook())."""
-    (workdir / "vars.yml").write_text(
-        "etcd_backup_passphrase: integration-test-only-0123456789\n"
-        "cis_waivers:\n"
-        "  - id: '1.2.5'\n"
-        "    reason: test node kubelets serve self-signed certificates; the apiserver role defers 1.2.5 (#16)\n"
-        "    expires: '2099-01-01'\n", encoding="utf-8")
+def write_site_vars(workdir, real=False):
+    """The extra variables every site.yml run of these tests gets (workdir/vars.yml, passed by playbook()).
+
+    Stand-in nodes (real=False) have no API server that serves Nodes, CSRs and ConfigMaps: their kubelets cannot get
+    serving certificates from the cluster CA (CIS 4.2.11 off), so the apiserver role defers 1.2.5 and it is waived,
+    and there is no kubeadm-config to keep the control plane's settings in. The real nodes run site.yml with the
+    defaults."""
+    text = "etcd_backup_passphrase: integration-test-only-0123456789\n"
+    if not real:
+        text += ("kubelet_cis_4_2_11_enabled: false\n"
+                 # nor a kubeadm-config ConfigMap to keep the control plane's settings in for kubeadm upgrade
+                 "apiserver_kubeadm_config_enabled: false\n"
+                 "controller_manager_kubeadm_config_enabled: false\n"
+                 "scheduler_kubeadm_config_enabled: false\n"
+                 "etcd_kubeadm_config_enabled: false\n"
+                 "kubelet_kubeadm_config_enabled: false\n"
+                 "cis_waivers:\n"
+                 "  - id: '1.2.5'\n"
+                 "    reason: stand-in nodes have no CSR approval; the apiserver role defers 1.2.5\n"
+                 "    expires: '2099-01-01'\n")
+    (workdir / "vars.yml").write_text(text, encoding="utf-8")
 
 
 def playbook(workdir, name, *args):

@@ -11,20 +11,33 @@ components do, not against our tables:
   tiered audit policy;
 * the controller-manager and scheduler: loopback only, /healthz served, profiling off;
 * the kubelets: anonymous 401, an authenticated user without RBAC 403 (the real API server's SubjectAccessReview);
-* the audit reads the real nodes and finds nothing left but the deferred 1.2.5 (waived);
+* kubelet serving certificates (CIS 4.2.11, 1.2.5): before site.yml the apiserver role refuses
+  --kubelet-certificate-authority and names the kubelets that serve self-signed certificates; site.yml has every
+  kubelet's serving CSR checked and approved (the real kube-controller-manager signs it), then sets the flag, and the
+  API server's proxy to each kubelet verifies the kubelet with the cluster CA; a CSR that claims an address its node
+  does not have is left pending and the play says which and why;
+* the audit reads the real nodes and finds no scored FAIL, 1.2.5 included;
 * failure injection: inputs the apiserver role must refuse change nothing; an apiserver, etcd or kubelet
   configuration the real component does not come back with is rolled back by the role's health gate and the play
   fails saying so; protectKernelDefaults against a wrong kernel parameter is refused by the kubelet role, and the
   real kubelet shows why;
-* the policy layer: namespace_baseline by server-side apply, cluster_audit online.
+* the policy layer: namespace_baseline by server-side apply, cluster_audit online;
+* kubeadm upgrade: the real `kubeadm upgrade node phase control-plane` regenerates the hardened kube-apiserver,
+  kube-controller-manager and kube-scheduler manifests flag for flag and volume for volume from the
+  ClusterConfiguration the roles kept, the audit gives the same verdicts with the regenerated manifests running,
+  and with kubeadm's ClusterConfiguration as `kubeadm init` left it the same command loses the hardening.
 
 Run by `make real-test` (not by `make integration`): it needs the real-binary image.
 """
+import base64
+import itertools
 import json
+import re
 import secrets
 import time
 
 import pytest
+import yaml
 
 from harness import (Node, changed_tasks, kube_bench_results, minor_tag, playbook, real_image, release,
                      started_nodes, write_site_vars)
@@ -56,6 +69,9 @@ worker = Node(WORKER_NAME)
 VALUE = "sck8s-" + secrets.token_hex(12)
 # never pulled: the API objects are what is tested, no container of these pods runs
 PAUSE = "registry.k8s.io/pause:3.10.1"
+CONTROL_PLANE = ("kube-apiserver", "kube-controller-manager", "kube-scheduler")
+# what the fixture saw before site.yml
+BEFORE = {}
 
 
 def api_url(node_ip, path, port=6443):
@@ -83,6 +99,10 @@ def curl(url, who=None, method="GET", cacert=PKI + "/ca.crt", patch=None, on=Non
 
 def kubectl(*args, stdin=None, check=True):
     return node.run("kubectl", "--kubeconfig", "/etc/kubernetes/admin.conf", *args, stdin=stdin, check=check)
+
+
+def configmap(name):
+    return json.loads(kubectl("-n", "kube-system", "get", "configmap", name, "-o", "json").stdout)
 
 
 def apply(*objects):
@@ -116,7 +136,16 @@ def audit_events():
 def cluster(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("real")
     with started_nodes(workdir, NET, SPECS, image=IMAGE, version=MINOR, caps="--cap-add SYS_ADMIN"):
-        write_site_vars(workdir)
+        write_site_vars(workdir, real=True)
+        # kubeadm's kubelets serve self-signed certificates: 1.2.5 must be refused before site.yml gives them
+        # cluster-CA ones
+        (workdir / "apiserver-first.yml").write_text(
+            "- hosts: control_plane\n  gather_facts: false\n  roles: [secure_cluster.k8s.apiserver]\n")
+        for name in ("kubeadm-config", "kubelet-config"):
+            BEFORE[name] = configmap(name)
+        manifest = node.read(APISERVER_MANIFEST)
+        refused = playbook(workdir, str(workdir / "apiserver-first.yml"), "-e", "apiserver_kubelet_ca_preflight=refuse")
+        refused += (node.read(APISERVER_MANIFEST) == manifest,)
         rc, out, _changed = playbook(workdir, "site.yml")
         assert rc == 0, out[-8000:]
         make_client_certs()
@@ -134,7 +163,7 @@ def cluster(tmp_path_factory):
               {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "app", "namespace": NS},
                "spec": {"nodeName": WORKER_NAME, "containers": [{"name": "app", "image": PAUSE}],
                         "volumes": [{"name": "s", "secret": {"secretName": "bound"}}]}})
-        yield workdir, node_ip
+        yield workdir, node_ip, refused
 
 
 def test_the_components_are_the_real_binaries(cluster):
@@ -163,7 +192,7 @@ def test_the_components_are_the_real_binaries(cluster):
 
 
 def test_api_server_tls_anonymous_and_probes(cluster):
-    _workdir, ip = cluster
+    _workdir, ip, _refused = cluster
     # TLS verified with the cluster CA both ways: the server's certificate, our client certificate
     assert curl(api_url(ip, "/readyz"), "admin") == (200, "ok")
     code, body = curl(api_url(ip, "/api"))
@@ -177,7 +206,7 @@ def test_api_server_tls_anonymous_and_probes(cluster):
 
 
 def test_node_authorizer_and_node_restriction(cluster):
-    _workdir, ip = cluster
+    _workdir, ip, _refused = cluster
     path = "/api/v1/namespaces/%s/secrets/" % NS
     # the worker's kubelet may read the Secret of the pod bound to it, and nothing else; the control plane's
     # kubelet (another node) may not read that one either
@@ -222,7 +251,7 @@ def test_secrets_are_encrypted_in_etcd(cluster):
 
 
 def test_audit_log_follows_the_tiered_policy(cluster):
-    _workdir, ip = cluster
+    _workdir, ip, _refused = cluster
     assert curl(api_url(ip, "/api/v1/namespaces/%s/secrets/unbound" % NS), "admin")[0] == 200
     # the pod never runs (its node does not exist): the request is refused, but it is audited all the same
     code, _body = curl(api_url(ip, "/api/v1/namespaces/%s/pods/app/exec?command=true&stdout=true" % NS), "admin",
@@ -264,8 +293,71 @@ def test_kubelet_authn_authz(cluster, member):
     assert curl(url, "admin", cacert=None, on=member)[0] == 200
 
 
+def test_1_2_5_is_refused_while_the_kubelets_serve_self_signed_certificates(cluster):
+    _workdir, _ip, (rc, out, changed, manifest_unchanged) = cluster
+    assert rc != 0, out[-6000:]
+    assert "Kubelets whose serving certificate the API server could not verify" in out, out[-6000:]
+    for name in (NODE, WORKER_NAME):  # both named, with what the TLS client saw
+        assert name in out.split("could not verify", 1)[1], out[-6000:]
+    assert "self-signed certificate" in out, out[-6000:]
+    assert changed.get(NODE) == 0 and manifest_unchanged, changed_tasks(out)
+
+
+def serving_csrs():
+    items = json.loads(kubectl("get", "certificatesigningrequests", "-o", "json").stdout)["items"]
+    return [i for i in items if i["spec"]["signerName"] == "kubernetes.io/kubelet-serving"]
+
+
+def test_kubelets_serve_cluster_ca_certificates_the_api_server_verifies(cluster):
+    _workdir, ip, _refused = cluster
+    assert "--kubelet-certificate-authority=%s/ca.crt" % PKI in node.read(APISERVER_MANIFEST)
+    approved = {}
+    for csr in serving_csrs():
+        conditions = {c["type"]: c for c in csr.get("status", {}).get("conditions", [])}
+        if "Approved" in conditions:
+            approved[csr["spec"]["username"]] = (conditions["Approved"]["reason"], bool(csr["status"].get("certificate")))
+    for member in (node, worker):
+        # approved by the role with its reason, signed by the real kube-controller-manager
+        assert approved.get("system:node:" + member.name) == ("SecureClusterK8sApproved", True), approved
+        # what the kubelet serves chains to the cluster CA (the node keeps the CA as the kubelet's client CA)
+        member.run("openssl", "verify", "-CAfile", PKI + "/ca.crt", "/var/lib/kubelet/pki/kubelet-server-current.pem")
+        # the API server dials the kubelet with its kubelet-client certificate and verifies the kubelet's serving
+        # certificate with the cluster CA
+        assert curl(api_url(ip, "/api/v1/nodes/%s/proxy/healthz" % member.name), "admin") == (200, "ok")
+        code, body = curl(api_url(ip, "/api/v1/nodes/%s/proxy/configz" % member.name), "admin")
+        assert code == 200 and json.loads(body)["kubeletconfig"]["serverTLSBootstrap"] is True, body
+
+
+def test_a_csr_claiming_an_address_the_node_does_not_have_is_not_approved(role_playbooks):
+    workdir = role_playbooks
+    worker_ip = worker.read("/etc/testbed/node-ip").strip()
+    forged_ip = "10.255.0.1"
+    # made with the worker's own key material and sent with its kubelet identity, as a compromised node would
+    worker.sh("cd /root && openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout forged.key "
+              "-subj /O=system:nodes/CN=system:node:%s -addext subjectAltName=DNS:%s,IP:%s,IP:%s -out forged.csr"
+              " 2>/dev/null" % (WORKER_NAME, WORKER_NAME, worker_ip, forged_ip))
+    csr = {"apiVersion": "certificates.k8s.io/v1", "kind": "CertificateSigningRequest",
+           "metadata": {"generateName": "sck8s-forged-"},
+           "spec": {"request": base64.b64encode(worker.read("/root/forged.csr").encode()).decode(),
+                    "signerName": "kubernetes.io/kubelet-serving", "usages": ["digital signature", "server auth"]}}
+    node_ip = node.read("/etc/testbed/node-ip").strip()
+    created = worker.run("curl", "-sS", "--cacert", PKI + "/ca.crt", "--cert", KUBELET_PEM, "-X", "POST",
+                         "-H", "Content-Type: application/json", "--data-binary", json.dumps(csr),
+                         api_url(node_ip, "/apis/certificates.k8s.io/v1/certificatesigningrequests"))
+    name = json.loads(created.stdout)["metadata"]["name"]
+    try:
+        rc, out, _changed = role(workdir, "kubelet", worker)
+        assert rc == 0, out[-6000:]
+        reason = "IP SAN %s is not an address of Node %s" % (forged_ip, WORKER_NAME)
+        assert "kubelet-serving CSR %s of node %s not approved: %s" % (name, WORKER_NAME, reason) in out.replace("\n", " "), out[-6000:]
+        forged = [c for c in serving_csrs() if c["metadata"]["name"] == name][0]
+        assert forged.get("status", {}).get("conditions") is None and not forged.get("status", {}).get("certificate")
+    finally:
+        kubectl("delete", "certificatesigningrequest", name, check=False)
+
+
 def test_audit_reads_the_real_nodes(cluster):
-    workdir, _ip = cluster
+    workdir, _ip, _refused = cluster
     rc, out, _changed = playbook(workdir, "audit.yml", "-e", "cis_report_dir=%s/audit" % workdir)
     assert rc == 0, out[-6000:]
     for name, passing in ((NODE, ("1.2.6", "1.2.16", "1.3.2", "1.4.1", "4.2.1", "2.1")),
@@ -275,13 +367,14 @@ def test_audit_reads_the_real_nodes(cluster):
         assert failing == [], (name, failing)
         for check in passing:
             assert results[check]["status"] == "PASS", (name, results[check])
-    assert kube_bench_results(workdir / "audit" / (NODE + ".json"))["1.2.5"]["secure_cluster_status"] == "WAIVED"
+    results = kube_bench_results(workdir / "audit" / (NODE + ".json"))
+    assert (results["1.2.5"]["status"], results["1.2.5"].get("secure_cluster_status")) == ("PASS", "PASS")
 
 
 @pytest.fixture(scope="module")
 def role_playbooks(cluster):
     """<role>.yml runs one role of the collection; the tests choose the node with --limit."""
-    workdir, _ip = cluster
+    workdir, _ip, _refused = cluster
     for role in ("apiserver", "kubelet", "etcd"):
         (workdir / ("%s.yml" % role)).write_text(
             "- hosts: all\n  gather_facts: false\n  roles: [secure_cluster.k8s.%s]\n" % role, encoding="utf-8")
@@ -319,7 +412,7 @@ def test_refused_input_changes_nothing(role_playbooks):
 
 @pytest.mark.usefixtures("role_playbooks")
 def test_apiserver_that_does_not_come_back_is_rolled_back(cluster):
-    workdir, ip = cluster
+    workdir, ip, _refused = cluster
     before = node.read(APISERVER_MANIFEST)
     # past every check (the URL names no file), but the real kube-apiserver cannot reach its storage
     rc, out, _changed = role(workdir, "apiserver", node, {
@@ -350,7 +443,7 @@ def test_kubelet_config_the_real_kubelet_refuses_is_rolled_back(role_playbooks):
 
 @pytest.mark.usefixtures("role_playbooks")
 def test_etcd_that_does_not_come_back_is_rolled_back(cluster):
-    workdir, ip = cluster
+    workdir, ip, _refused = cluster
     before = node.read(ETCD_MANIFEST)
     # a well-formed interval, so it passes the role's checks; the real etcd refuses an election timeout (default
     # 1000 ms) under five heartbeats and exits
@@ -404,7 +497,7 @@ def test_protect_kernel_defaults_with_a_wrong_sysctl(role_playbooks):
 def test_namespace_baseline_applied_then_cluster_audit_online(cluster):
     """The policy layer against the real API server: server-side apply, a second run changes nothing, and the
     online cluster audit judges the applied baseline and finds what was planted beside it."""
-    workdir, ip = cluster
+    workdir, ip, _refused = cluster
     kubeconfig = workdir / "admin.conf"
     kubeconfig.write_text(node.read("/etc/kubernetes/admin.conf"), encoding="utf-8")
     kubeconfig.chmod(0o600)
@@ -455,3 +548,147 @@ def test_namespace_baseline_applied_then_cluster_audit_online(cluster):
     for check in ("5.2.1", "5.3.2"):
         for tenant in ("payments-prod", "checkout-prod", "shop-dev"):
             assert tenant not in offenders(check), (check, results[check])
+
+
+def upgrade_dry_run():
+    """{component: Pod} the real `kubeadm upgrade node phase control-plane --dry-run` would write. (A real run
+    waits up to 5 min for the kubelet to restart each changed static pod, which the test bed's kubelet does not do:
+    the static-pod runner runs them; tests/testbed/README.md.)"""
+    files = dry_run_files(node, "control-plane")
+    pods = {path[len("/etc/kubernetes/manifests/"):-len(".yaml")]: doc for path, doc in files.items()}
+    assert sorted(pods) == sorted(CONTROL_PLANE), sorted(files)
+    return pods
+
+
+def dry_run_files(member, phase, *args):
+    """{path: document} of the files the real `kubeadm upgrade node phase <phase> --dry-run` says it would write."""
+    out = member.run("kubeadm", "upgrade", "node", "phase", phase, "--dry-run", *args).stdout
+    parts = re.split(r'\[dryrun\] Would write file "([^"]+)" with content:\n', out)
+    files = {}
+    for path, text in zip(parts[1::2], parts[2::2]):
+        lines = itertools.takewhile(lambda line: not line.startswith("["), text.splitlines())
+        files[path] = yaml.safe_load("\n".join(lines))
+    return files
+
+
+def command_flags(pod):
+    """{flag: value} of the pod's command (kubeadm writes one --name=value per item)."""
+    return dict(arg[2:].partition("=")[::2] for arg in pod["spec"]["containers"][0]["command"][1:])
+
+
+def mounts(pod):
+    """{(host path, mount path, read-only)} of the pod's hostPath volumes."""
+    paths = {v["name"]: v["hostPath"]["path"] for v in pod["spec"]["volumes"]}
+    return {(paths[m["name"]], m["mountPath"], bool(m.get("readOnly"))) for m in pod["spec"]["containers"][0]
+            .get("volumeMounts", [])}
+
+
+def verdicts(workdir, name):
+    """{node: {check: status}} of audit.yml run now into workdir/name."""
+    rc, out, _changed = playbook(workdir, "audit.yml", "-e", "cis_report_dir=%s/%s" % (workdir, name))
+    assert rc == 0, out[-6000:]
+    return {member: {i: t["status"] for i, t in kube_bench_results(workdir / name / (member + ".json")).items()}
+            for member in (NODE, WORKER_NAME)}
+
+
+def replace_configmap(obj):
+    obj = json.loads(json.dumps(obj))
+    obj["metadata"] = {k: obj["metadata"][k] for k in ("name", "namespace")}
+    kubectl("replace", "-f", "-", stdin=json.dumps(obj))
+
+
+def test_kubeadm_upgrade_regenerates_the_hardened_control_plane(cluster):
+    workdir, ip, _refused = cluster
+    hardened = {c: yaml.safe_load(node.read("/etc/kubernetes/manifests/%s.yaml" % c)) for c in CONTROL_PLANE}
+    kept = configmap("kubeadm-config")
+    config = yaml.safe_load(kept["data"]["ClusterConfiguration"])
+    assert {a["name"] for a in config["apiServer"]["extraArgs"]} >= {"audit-log-path", "kubelet-certificate-authority",
+                                                                     "encryption-provider-config", "profiling"}
+
+    regenerated = upgrade_dry_run()
+    for component in CONTROL_PLANE:
+        assert command_flags(regenerated[component]) == command_flags(hardened[component]), component
+        assert mounts(regenerated[component]) == mounts(hardened[component]), component
+    # the supporting files the flags name are on the node (kubeadm does not touch them)
+    for flag in ("audit-policy-file", "encryption-provider-config", "admission-control-config-file"):
+        node.run("test", "-s", command_flags(hardened["kube-apiserver"])[flag])
+
+    # without: kubeadm's own ClusterConfiguration (as kubeadm init uploaded it) loses the hardening
+    replace_configmap(BEFORE["kubeadm-config"])
+    try:
+        lost = upgrade_dry_run()
+    finally:
+        replace_configmap(kept)
+    for component, flags in (("kube-apiserver", {"audit-log-path", "kubelet-certificate-authority", "profiling",
+                                                 "encryption-provider-config"}),
+                             ("kube-controller-manager", {"profiling"}), ("kube-scheduler", {"profiling"})):
+        regen, want = command_flags(lost[component]), command_flags(hardened[component])
+        assert {f for f in flags if regen.get(f) != want[f]} == flags, (component, regen)
+    assert mounts(lost["kube-apiserver"]) < mounts(hardened["kube-apiserver"])
+
+    # with: the regenerated manifests running (kubeadm's last step, moving them in place) keep every verdict
+    before = verdicts(workdir, "before-upgrade")
+
+    def pids():
+        return {c: node.run("pgrep", "-o", "-f", "^[^ ]*%s " % c, check=False).stdout.strip() for c in CONTROL_PLANE}
+    old_pids = pids()
+    for component in CONTROL_PLANE:
+        node.sh("cat > /etc/kubernetes/manifests/%s.yaml" % component,
+                stdin=yaml.safe_dump(regenerated[component], sort_keys=False))
+
+    def restarted():
+        """the control plane was restarted from the regenerated manifests and is ready"""
+        now = pids()
+        return (all(now[c] and now[c] != old_pids[c] for c in CONTROL_PLANE)
+                and curl(api_url(ip, "/readyz"), "admin") == (200, "ok")
+                and node.run("curl", "-sk", "https://127.0.0.1:10257/healthz", check=False).stdout == "ok"
+                and node.run("curl", "-sk", "https://127.0.0.1:10259/healthz", check=False).stdout == "ok")
+    wait_for(restarted, 180)
+    assert verdicts(workdir, "after-upgrade") == before
+    # and the roles find nothing to change in them
+    rc, out, changed = playbook(workdir, "site.yml", "--limit", NODE, "--tags", "apiserver,controller_manager,scheduler")
+    assert rc == 0, out[-6000:]
+    assert changed.get(NODE) == 0, changed_tasks(out)
+
+
+def test_kubeadm_upgrade_node_keeps_the_kubelet_hardening(cluster):
+    """kubeadm upgrade node rewrites each kubelet's config.yaml from the kubelet-config ConfigMap (for real here:
+    this phase needs no static pod restart)."""
+    workdir, ip, _refused = cluster
+    hardened = {m.name: yaml.safe_load(m.read(KUBELET_CONFIG)) for m in (node, worker)}
+    for key, value in (("protectKernelDefaults", True), ("serverTLSBootstrap", True), ("readOnlyPort", 0),
+                       ("podPidsLimit", 4096)):
+        assert hardened[WORKER_NAME].get(key) == value, key
+    kept = configmap("kubelet-config")
+    # without: the ConfigMap as kubeadm init uploaded it loses the hardening
+    replace_configmap(BEFORE["kubelet-config"])
+    try:
+        lost = dry_run_files(node, "kubelet-config")[KUBELET_CONFIG]
+    finally:
+        replace_configmap(kept)
+    assert {k for k in ("protectKernelDefaults", "serverTLSBootstrap", "tlsCipherSuites", "podPidsLimit",
+                        "eventRecordQPS") if lost.get(k) != hardened[NODE].get(k)} == {
+        "protectKernelDefaults", "serverTLSBootstrap", "tlsCipherSuites", "podPidsLimit", "eventRecordQPS"}
+    # with: both nodes' files come back as hardened, mode kept, and the kubelets run with them. kubeadm writes the
+    # values the Go way: durations in Go's form, zero values left out (readOnlyPort: 0 is the default)
+    before = verdicts(workdir, "before-kubelet-upgrade")
+    for member, args in ((node, ()), (worker, ("--kubeconfig", "/etc/kubernetes/kubelet.conf"))):
+        member.run("kubeadm", "upgrade", "node", "phase", "kubelet-config", *args)
+        upgraded = yaml.safe_load(member.read(KUBELET_CONFIG))
+        want = dict(hardened[member.name], streamingConnectionIdleTimeout="5m0s")
+        del want["readOnlyPort"]
+        assert upgraded == want, member.name
+        assert member.run("stat", "-c", "%a", KUBELET_CONFIG).stdout.strip() == "600"
+        member.run("systemctl", "restart", "kubelet.service")
+
+        def healthy():
+            """the kubelet is healthy and the API server verifies it again"""
+            return (member.run("curl", "-sf", "http://127.0.0.1:10248/healthz", check=False).stdout == "ok"
+                    and curl(api_url(ip, "/api/v1/nodes/%s/proxy/healthz" % member.name), "admin") == (200, "ok"))
+        wait_for(healthy, 90)
+    assert verdicts(workdir, "after-kubelet-upgrade") == before
+    # the kubelet role puts the explicit readOnlyPort: 0 back (one restart) and then has nothing left to do
+    rc, out, changed = playbook(workdir, "site.yml", "--tags", "kubelet", "-e", "site_etcd_backup_enabled=false")
+    assert rc == 0, out[-6000:]
+    rc, out, changed = playbook(workdir, "site.yml", "--tags", "kubelet", "-e", "site_etcd_backup_enabled=false")
+    assert rc == 0 and changed.get(NODE) == 0 and changed.get(WORKER_NAME) == 0, changed_tasks(out)

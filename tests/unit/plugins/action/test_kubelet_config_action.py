@@ -4,12 +4,12 @@
 from __future__ import annotations
 
 import base64
-from unittest.mock import MagicMock
 
 import pytest
 import yaml
 
 from ansible_collections.secure_cluster.k8s.plugins.action import kubelet_config
+from ansible_collections.secure_cluster.k8s.tests.unit.plugins.action.action_task import new_action
 from ansible_collections.secure_cluster.k8s.tests.unit.plugins.module_utils.test_kubelet_config import (
     GOOD_SYSCTLS,
     HOST_SYSCTLS,
@@ -61,16 +61,7 @@ class Node(object):
 
 
 def run(args, node, check_mode=False, diff=False):
-    task = MagicMock()
-    task.args = args
-    task.async_val = 0
-    task.check_mode = check_mode
-    task.diff = diff
-    task.action = "secure_cluster.k8s.kubelet_config"
-    play_context = MagicMock()
-    play_context.check_mode = check_mode
-    action = kubelet_config.ActionModule(task, MagicMock(), play_context, loader=None, templar=None,
-                                         shared_loader_obj=None)
+    action = new_action(kubelet_config, "kubelet_config", args, check_mode, diff)
     action._module = node.module
     action._write_content = node.write_content
     return action.run(task_vars={"inventory_hostname": "cp1"})

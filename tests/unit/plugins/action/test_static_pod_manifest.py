@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import stat
-from unittest.mock import MagicMock
 
 import pytest
 import yaml
@@ -14,7 +13,9 @@ import yaml
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.secure_cluster.k8s.plugins.action import static_pod_manifest
+from ansible_collections.secure_cluster.k8s.plugins.doc_fragments import static_pod_volumes
 from ansible_collections.secure_cluster.k8s.plugins.modules import static_pod_manifest as module
+from ansible_collections.secure_cluster.k8s.tests.unit.plugins.action.action_task import new_action
 from ansible_collections.secure_cluster.k8s.tests.unit.plugins.module_utils.test_static_pod import manifest_text
 
 
@@ -63,16 +64,7 @@ class Node(object):
         return json.loads(self.capsys.readouterr().out)
 
     def run(self, args, check_mode=False, diff=False):
-        task = MagicMock()
-        task.args = args
-        task.async_val = 0
-        task.check_mode = check_mode
-        task.diff = diff
-        task.action = "secure_cluster.k8s.static_pod_manifest"
-        play_context = MagicMock()
-        play_context.check_mode = check_mode
-        action = static_pod_manifest.ActionModule(task, MagicMock(), play_context, loader=None, templar=None,
-                                                  shared_loader_obj=None)
+        action = new_action(static_pod_manifest, "static_pod_manifest", args, check_mode, diff)
         self.calls = []
         action._execute_module = lambda module_name, module_args, task_vars: self.execute_module(
             module_name, module_args, task_vars, check_mode)
@@ -99,8 +91,11 @@ def test_documentation():
     assert doc["attributes"]["platform"]["platforms"] == "posix"
     assert isinstance(yaml.safe_load(module.EXAMPLES), list)
     assert "flags_changed" in yaml.safe_load(module.RETURN)
-    user_options = set(o for o in doc["options"] if not o.startswith("_"))
+    assert doc["extends_documentation_fragment"] == ["secure_cluster.k8s.static_pod_volumes"]
+    fragment = yaml.safe_load(static_pod_volumes.ModuleDocFragment.DOCUMENTATION)["options"]
+    user_options = set(o for o in list(doc["options"]) + list(fragment) if not o.startswith("_"))
     assert user_options == set(static_pod_manifest.ARGUMENT_SPEC)
+    assert set(fragment["volumes"]["suboptions"]) == set(static_pod_manifest.ARGUMENT_SPEC["volumes"]["options"])
     assert doc["options"]["backup_dir"]["default"] == static_pod_manifest.DEFAULT_BACKUP_DIR
 
 

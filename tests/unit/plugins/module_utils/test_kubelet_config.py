@@ -85,6 +85,20 @@ def test_idempotent_second_run(minor):
     assert second["problems"] == [] and second["changed_keys"] == [] and second["after_text"] is None
 
 
+@pytest.mark.parametrize("minor", VERSIONS)
+def test_a_duration_written_the_go_way_is_the_same_duration(minor):
+    # kubeadm upgrade node writes the ConfigMap's values back as Go formats them: 5m becomes 5m0s
+    first = kc.plan(kubeadm_text(minor), HARDENING, minor, sysctls=GOOD_SYSCTLS, file_exists=exists_all)
+    go_form = first["after_text"].replace("streamingConnectionIdleTimeout: 5m\n", "streamingConnectionIdleTimeout: 5m0s\n")
+    assert go_form != first["after_text"]
+    again = kc.plan(go_form, HARDENING, minor, sysctls=GOOD_SYSCTLS, file_exists=exists_all)
+    assert again["changed_keys"] == [] and again["after"]["streamingConnectionIdleTimeout"] == "5m0s"
+    # a different duration is a change
+    longer = kc.plan(go_form, dict(HARDENING, streamingConnectionIdleTimeout="10m"), minor, sysctls=GOOD_SYSCTLS,
+                     file_exists=exists_all)
+    assert longer["changed_keys"] == ["streamingConnectionIdleTimeout"]
+
+
 def test_null_removes_a_key_and_nested_key():
     text = kubeadm_text("1.33")
     out = kc.plan(text, {"clusterDomain": None, "authorization": {"webhook": None}, "notThere": None}, "1.33",
