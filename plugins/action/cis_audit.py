@@ -42,6 +42,7 @@ ARGUMENT_SPEC = dict(
     fail_on=dict(type="str", default="none", choices=["any", "scored", "none"]),
     max_failures=dict(type="int", default=0),
     sysctls=dict(type="list", elements="str"),
+    kubeadm_upgrade=dict(type="bool", default=True),
 )
 
 
@@ -112,7 +113,7 @@ class ActionModule(ActionBase):
             result.update(failed=True, msg=to_text(exc))
             return result
 
-        module_args = {}
+        module_args = {"kubeadm_config": args["kubeadm_upgrade"]}
         if args["sysctls"] is not None:
             module_args["sysctls"] = args["sysctls"]
         facts_result = self._execute_module(
@@ -141,6 +142,8 @@ class ActionModule(ActionBase):
             host, totals["pass"], totals["fail"], totals["warn"], totals["waived"], totals["total"],
             evaluation["benchmark"]["id"], evaluation["level"],
             "; failing: %s" % ", ".join(evaluation["failed"]) if evaluation["failed"] else "")
+        if evaluation["upgrade_drift"]:
+            result["msg"] += "; will drift on kubeadm upgrade: %s" % ", ".join(evaluation["upgrade_drift"])
 
         if args["report_dir"]:
             try:

@@ -15,6 +15,11 @@ WAIVED, and an expired waiver into FAIL.
 Both the *running* state (the process's argv) and the *configured* state (the static pod manifest, or for the
 kubelet the argv its systemd unit starts) are judged; the verdict is the running state's (what is in effect),
 and a difference between the two is reported as drift.
+
+On a kubeadm node a third state is judged when the facts have the ``kubeadm-config``/``kubelet-config``
+ConfigMaps: what the next ``kubeadm upgrade`` would write (``kubeadm_config.regenerate``, and the kubelet-config
+ConfigMap for the kubelet's config file). A recommendation that passes now and would fail then is marked
+``upgrade_drift``; its verdict stays kube-bench's.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import fnmatch
 import json
 import re
 
-from ansible_collections.secure_cluster.k8s.plugins.module_utils import cluster_audit
+from ansible_collections.secure_cluster.k8s.plugins.module_utils import cluster_audit, kubeadm_config
 from ansible_collections.secure_cluster.k8s.plugins.module_utils.etcd_flags import apply_env
 from ansible_collections.secure_cluster.k8s.plugins.module_utils.k8s_args import (
     ParsedArgs,
@@ -42,6 +47,8 @@ WAIVED = "WAIVED"
 STATUSES = (PASS, FAIL, WARN, INFO, WAIVED)
 
 TARGETS = ("master", "etcd", "controlplane", "node", "policies")
+# where kubeadm writes the kubelet's configuration (from the kubelet-config ConfigMap, on join and upgrade)
+KUBEADM_KUBELET_CONFIG = "/var/lib/kubelet/config.yaml"
 STATIC_POD_COMPONENTS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd")
 COMPONENT_TARGETS = {
     "kube-apiserver": "master",
@@ -178,7 +185,7 @@ class State(object):
     """What one component looks like in one place: argv plus (kubelet, kube-proxy) a config document."""
 
     def __init__(self, kind, args, source, config=None, config_source=None, env_sources=None, conflicts=None):
-        self.kind = kind            # running | configured
+        self.kind = kind            # running | configured | upgrade
         self.args = args            # ParsedArgs
         self.source = source        # human description
         self.config = config        # dict or None
@@ -212,6 +219,8 @@ class NodeView(object):
         self.messages = []
         self._states = {}
         self._manifest_env = {}
+        self._manifest_pods = {}
+        self._upgrade = None
 
     # -- basics -----------------------------------------------------------------------------------------------
     def procs(self, comp):
@@ -301,6 +310,7 @@ class NodeView(object):
             command = [str(x) for x in (container.get("command") or [])]
             args = [str(x) for x in (container.get("args") or [])]
             argv = command + args if command else [comp] + args
+            self._manifest_pods[comp] = (doc, container, argv)
             self._manifest_env[comp] = dict(
                 (str(e["name"]), str(e["value"])) for e in container.get("env") or []
                 if isinstance(e, dict) and e.get("name") and e.get("value") is not None)
@@ -322,13 +332,20 @@ class NodeView(object):
         if not isinstance(doc, dict):
             self.messages.append("kubelet config %s: not a mapping" % path)
             return None, path
+        return self._with_dropins(doc), path
+
+    def _with_dropins(self, doc):
+        """``doc`` with the kubelet's config drop-ins merged over it, as the kubelet merges them."""
+        cfg = _d(_d(self.facts.get("kubelet")).get("config"))
         for drop in [x for x in cfg.get("dropins") or [] if isinstance(x, dict)]:
             ddoc, derr = _parse_doc(drop.get("text"), self.parse_yaml)
             if derr or not isinstance(ddoc, dict):
-                self.messages.append("kubelet config drop-in %s: %s" % (drop.get("path"), derr or "not a mapping"))
+                message = "kubelet config drop-in %s: %s" % (drop.get("path"), derr or "not a mapping")
+                if message not in self.messages:
+                    self.messages.append(message)
                 continue
             doc = _deep_merge(doc, ddoc)
-        return doc, path
+        return doc
 
     def _proxy_config(self):
         cfg = _d(_d(self.facts.get("kube_proxy")).get("config"))
@@ -371,6 +388,76 @@ class NodeView(object):
                 configured = State("configured", parse_argv([]), "kubelet config", config, config_path)
         self._states[comp] = {"running": running, "configured": configured}
         return self._states[comp]
+
+    # -- what the next kubeadm upgrade would write ---------------------------------------------------------------
+    def upgrade(self):
+        """The node as the next ``kubeadm upgrade`` would leave it, computed once: ``{"judged", "why", "minor",
+        "notes", "components": {component: kubeadm_config.regenerate() result}, "kubelet": config source or None}``.
+        ``judged`` is false on a node that is not kubeadm's or whose ConfigMaps could not be read (``why``)."""
+        if self._upgrade is not None:
+            return self._upgrade
+        facts = _d(self.facts.get("kubeadm"))
+        maps = _d(facts.get("configmaps"))
+        info = {"judged": False, "why": None, "minor": None, "notes": [], "components": {}, "kubelet": None,
+                "states": {}}
+        self._upgrade = info
+        if not facts.get("present"):
+            info["why"] = "not a kubeadm node"
+            return info
+        if not maps:
+            info["why"] = "the kubeadm ConfigMaps could not be read: %s" % (facts.get("error") or "no answer")
+            return info
+        if facts.get("error"):
+            info["notes"].append("kubeadm ConfigMaps: %s" % facts["error"])
+        info["judged"] = True
+        version = _d(self.facts.get("version")).get("kubernetes")
+        info["minor"], defaults, note = kubeadm_config.kubeadm_defaults(version)
+        if note:
+            info["notes"].append(note)
+        text = _d(maps.get("kubeadm-config")).get("ClusterConfiguration")
+        config, err = _parse_doc(text, self.parse_yaml) if text is not None else (None, None)
+        if err:
+            info["notes"].append("kubeadm-config ClusterConfiguration: %s" % err)
+        source = "kubeadm upgrade (kubeadm %s defaults and kube-system/kubeadm-config)" % info["minor"]
+        for comp in STATIC_POD_COMPONENTS if config is not None else ():
+            self.states(comp)
+            path, _text = self.manifest_for(comp)
+            if comp not in self._manifest_pods or not str(path).startswith("/etc/kubernetes/manifests/"):
+                continue
+            pod, container, argv = self._manifest_pods[comp]
+            try:
+                # the command line only: kubeadm writes no environment, so an ETCD_* variable is lost too
+                regen = kubeadm_config.regenerate(config, comp, parse_argv(argv).occurrences,
+                                                  kubeadm_config.host_path_volumes(pod, container), defaults[comp])
+            except kubeadm_config.ConfigError as exc:
+                if comp != "etcd" or "external" not in str(exc):
+                    info["notes"].append("kubeadm upgrade of %s not judged: %s" % (comp, exc))
+                continue
+            info["components"][comp] = regen
+            argv = [comp] + ["--%s=%s" % pair for pair in regen["args"]]
+            info["states"][comp] = (etcd_state("upgrade", argv, None, source) if comp == "etcd"
+                                    else State("upgrade", parse_argv(argv), source))
+            for name, host, mount in regen["lost_volumes"]:
+                info["notes"].append("kubeadm upgrade would drop the %s volume %s (%s mounted at %s)"
+                                     % (comp, name, host, mount))
+        kubelet_text = _d(maps.get("kubelet-config")).get("kubelet")
+        configured = self.states("kubelet")["configured"]
+        if kubelet_text is not None and configured is not None and configured.config_source == KUBEADM_KUBELET_CONFIG:
+            doc, err = _parse_doc(kubelet_text, self.parse_yaml)
+            if err or not isinstance(doc, dict):
+                info["notes"].append("kubelet-config ConfigMap: %s" % (err or "not a mapping"))
+            else:
+                # kubeadm rewrites config.yaml only: the drop-ins stay, and the kubelet merges them as now
+                info["kubelet"] = "kube-system/kubelet-config ConfigMap"
+                info["states"]["kubelet"] = State("upgrade", configured.args, configured.source,
+                                                  self._with_dropins(doc),
+                                                  "the %s, which kubeadm upgrade writes to %s," % (
+                                                      info["kubelet"], KUBEADM_KUBELET_CONFIG))
+        return info
+
+    def upgrade_state(self, comp):
+        """The State the next ``kubeadm upgrade`` would leave ``comp`` in, or None when that cannot be told."""
+        return self.upgrade()["states"].get(comp)
 
     def _etcd_states(self, procs):
         """etcd reads ETCD_<FLAG> variables too: running = argv + /proc environ; configured = the static pod
@@ -713,8 +800,26 @@ def eval_args_check(ctl, view):
         reasons.append("no static pod manifest found for %s; judged from the running process" % comp)
     if not reasons:
         reasons.append("%s: %s" % (effective, outcomes[effective][1]))
+    upgrade = view.upgrade_state(comp)
+    if passed and upgrade is not None:
+        upgrade_passed, upgrade_actual, _items = eval_state(check, upgrade)
+        if not upgrade_passed:
+            result["upgrade_drift"] = True
+            reasons.append(_upgrade_reason(ctl, upgrade, upgrade_actual))
     result.update(status=status, reason="; ".join(reasons), drift=drift)
     return result
+
+
+# the roles that also write their settings where kubeadm upgrade reads them (<role>_kubeadm_config_enabled)
+KUBEADM_CONFIG_ROLES = ("apiserver", "controller_manager", "scheduler", "etcd", "kubelet")
+
+
+def _upgrade_reason(ctl, state, actual):
+    role = (ctl.get("remediated_by") or {}).get("role")
+    fix = ""
+    if role in KUBEADM_CONFIG_ROLES:
+        fix = "; the %s role keeps it there (%s_kubeadm_config_enabled)" % (role, role)
+    return "will drift on upgrade: %s would give [%s]%s" % (state.config_source or state.source, actual, fix)
 
 
 def eval_encryption_check(ctl, view):
@@ -739,8 +844,15 @@ def eval_encryption_check(ctl, view):
     first = providers[0] if providers else None
     actual = "providers in %s: %s" % (enc["path"], ",".join(providers) or "(none)")
     passed = first in allowed
+    reason = "first provider is %s" % (first or "missing")
+    upgrade = view.upgrade_state("kube-apiserver")
+    if passed and upgrade is not None and upgrade.args.get("encryption-provider-config") != enc["path"]:
+        result["upgrade_drift"] = True
+        reason += "; " + _upgrade_reason(ctl, upgrade, "--encryption-provider-config=%s" % upgrade.args.get(
+            "encryption-provider-config") if upgrade.args.has("encryption-provider-config")
+            else "--encryption-provider-config not set")
     result.update(status=PASS if passed else _fail_status(ctl), actual={"running": None, "configured": actual},
-                  reason="first provider is %s" % (first or "missing"))
+                  reason=reason)
     return result
 
 
@@ -929,6 +1041,7 @@ def evaluate(facts, catalog, host=None, level=2, ids=None, skip_ids=None, target
             "remediation": " ".join(str(ctl.get("remediation") or "").split()),
             "remediated_by": ctl.get("remediated_by"),
             "drift": False,
+            "upgrade_drift": False,
             "waiver": None,
         }
         if not applicable:
@@ -944,6 +1057,10 @@ def evaluate(facts, catalog, host=None, level=2, ids=None, skip_ids=None, target
         base.update(outcome)
         apply_waiver(base, usable_waivers, today)
         results.append(base)
+    upgrade = view.upgrade() if cluster is None else {"judged": False, "why": "a cluster audit", "notes": []}
+    if not upgrade["judged"] and upgrade["why"] not in ("not a kubeadm node", "a cluster audit"):
+        messages.append("kubeadm upgrade not judged: %s" % upgrade["why"])
+    messages.extend(n for n in upgrade["notes"] if n not in messages)
     messages.extend(m for m in view.messages if m not in messages)
     version = _d(view.facts.get("version")).get("kubernetes")
     bench = catalog.get("benchmark") or {}
@@ -968,5 +1085,14 @@ def evaluate(facts, catalog, host=None, level=2, ids=None, skip_ids=None, target
         "totals": counts,
         "failed": [r["id"] for r in results if r["status"] == FAIL],
         "drift": [r["id"] for r in results if r.get("drift")],
+        "upgrade_drift": [r["id"] for r in results if r.get("upgrade_drift")],
+        "upgrade": {
+            "judged": upgrade["judged"],
+            "why": upgrade["why"],
+            "kubeadm_minor": upgrade.get("minor"),
+            "kubelet_config": upgrade.get("kubelet"),
+            "components": dict((comp, dict((k, regen[k]) for k in ("args", "lost", "changed", "added", "lost_volumes")))
+                               for comp, regen in (upgrade.get("components") or {}).items()),
+        },
         "messages": messages,
     }

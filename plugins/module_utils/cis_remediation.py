@@ -6,8 +6,10 @@
 A plan turns one host's evaluation into the role toggles that fix exactly its failing controls: every
 ``remediated_by`` variable of the catalog is set, true for a control that FAILs (waived controls are WAIVED, not
 FAIL, so waivers are respected), false for all others, and the roles to run are those with at least one failing
-control. A comparison of the evaluations before and after tells what was fixed, what still fails and what
-newly fails. Pure functions over plain data.
+control. A control that passes but that the next ``kubeadm upgrade`` would undo (``upgrade_drift``) turns its
+toggle on too: its role then finds the node already as it wants it and only writes the setting where kubeadm reads
+it (``<role>_kubeadm_config_enabled``). A comparison of the evaluations before and after tells what was fixed, what
+still fails and what newly fails. Pure functions over plain data.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -15,6 +17,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 FAIL = "FAIL"
+PASS = "PASS"
 
 # site.yml's order: node roles first, then the control plane (etcd before the apiserver that depends on it).
 ROLE_ORDER = ("kernel", "containerd", "kubelet", "etcd", "apiserver", "controller_manager", "scheduler")
@@ -43,29 +46,33 @@ def _role_key(role):
 def plan(evaluation):
     """The remediation plan of one host.
 
-    Returns ``{"toggles": {var: bool}, "roles": [role, ...], "fix": [id, ...], "unfixable": [id, ...],
-    "by_role": {role: [id, ...]}}``. ``unfixable`` lists failing controls no role of this collection implements
-    (``remediated_by`` null): they still fail after remediation and need a human.
+    Returns ``{"toggles": {var: bool}, "roles": [role, ...], "fix": [id, ...], "keep": [id, ...],
+    "unfixable": [id, ...], "by_role": {role: [id, ...]}}``. ``keep`` lists passing controls that will drift on
+    upgrade. ``unfixable`` lists failing (or drifting) controls no role of this collection implements
+    (``remediated_by`` null): they need a human.
     """
     toggles = {}
     by_role = {}
     fix = []
+    keep = []
     unfixable = []
     for ctl in _controls(evaluation, "evaluation"):
         rb = ctl.get("remediated_by")
         failing = ctl.get("status") == FAIL
+        drifting = bool(ctl.get("upgrade_drift")) and ctl.get("status") == PASS
         if isinstance(rb, dict) and rb.get("var"):
             var = rb["var"]
-            toggles[var] = toggles.get(var, False) or failing
-            if failing:
-                fix.append(ctl["id"])
+            toggles[var] = toggles.get(var, False) or failing or drifting
+            if failing or drifting:
+                (fix if failing else keep).append(ctl["id"])
                 by_role.setdefault(rb.get("role") or var.split("_cis_")[0], []).append(ctl["id"])
-        elif failing:
+        elif failing or drifting:
             unfixable.append(ctl["id"])
     return {
         "toggles": toggles,
         "roles": sorted(by_role, key=_role_key),
         "fix": fix,
+        "keep": keep,
         "unfixable": unfixable,
         "by_role": by_role,
     }
@@ -75,8 +82,10 @@ def compare(before, after):
     """What changed between two evaluations of the same host.
 
     Returns ``{"fixed": [...], "still_failing": [...], "new_failures": [...], "drift_before": [...],
-    "drift_after": [...], "failed_before": n, "failed_after": n}``. ``drift_*`` lists controls whose running and
-    configured state differed (a configured fix not yet running, or a live change not in the files).
+    "drift_after": [...], "upgrade_drift_before": [...], "upgrade_drift_after": [...], "failed_before": n,
+    "failed_after": n}``. ``drift_*`` lists controls whose running and configured state differed (a configured fix
+    not yet running, or a live change not in the files); ``upgrade_drift_*`` those the next kubeadm upgrade would
+    undo.
     """
     b = {c["id"]: c for c in _controls(before, "before")}
     a = {c["id"]: c for c in _controls(after, "after")}
@@ -88,6 +97,8 @@ def compare(before, after):
         "new_failures": [i for i in failed_a if i not in failed_b],
         "drift_before": [i for i, c in b.items() if c.get("drift")],
         "drift_after": [i for i, c in a.items() if c.get("drift")],
+        "upgrade_drift_before": [i for i, c in b.items() if c.get("upgrade_drift")],
+        "upgrade_drift_after": [i for i, c in a.items() if c.get("upgrade_drift")],
         "failed_before": len(failed_b),
         "failed_after": len(failed_a),
     }

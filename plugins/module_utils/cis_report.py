@@ -8,8 +8,8 @@ Standard library only. ``host_result`` below is one ``evaluate()`` return value;
 
 kube-bench JSON: ``{"Controls": [...], "Totals": {...}}`` exactly as ``kube-bench --json`` shapes it, so
 dashboards that ingest kube-bench read it, plus fields of our own (``secure_cluster``, and per result
-``secure_cluster_status``, ``drift``, ``actual``, ``waiver``, ``level``, ``remediated_by``). kube-bench knows
-only PASS/FAIL/WARN/INFO, so a WAIVED result appears there with ``status: INFO`` and
+``secure_cluster_status``, ``drift``, ``upgrade_drift``, ``actual``, ``waiver``, ``level``, ``remediated_by``).
+kube-bench knows only PASS/FAIL/WARN/INFO, so a WAIVED result appears there with ``status: INFO`` and
 ``secure_cluster_status: WAIVED``, and is counted in ``total_info`` and in our ``total_waived``.
 """
 
@@ -111,6 +111,8 @@ def to_kube_bench(host_result):
             "totals": host_result.get("totals"),
             "failed": host_result.get("failed"),
             "drift": host_result.get("drift"),
+            "upgrade_drift": host_result.get("upgrade_drift"),
+            "upgrade": host_result.get("upgrade"),
             "messages": host_result.get("messages"),
         },
     }
@@ -137,6 +139,7 @@ def _kube_bench_check(res):
         "level": res.get("level"),
         "actual": res.get("actual"),
         "drift": bool(res.get("drift")),
+        "upgrade_drift": bool(res.get("upgrade_drift")),
         "waiver": res.get("waiver"),
         "underlying_status": res.get("underlying_status"),
         "remediated_by": res.get("remediated_by"),
@@ -251,6 +254,8 @@ def summary_lines(results, width=100):
         for res in host_result.get("controls") or []:
             if res.get("drift") and res.get("status") != "FAIL":
                 lines.append("    DRIFT %-6s %s" % (res["id"], "configured and running state differ"))
+            if res.get("upgrade_drift"):
+                lines.append("    UPGRADE %-4s %s" % (res["id"], "passes now, the next kubeadm upgrade would undo it"))
         for msg in host_result.get("messages") or []:
             lines.append("    note: %s" % msg)
     ft = fleet_totals(results)
@@ -303,6 +308,10 @@ def to_markdown(results, generated=None, title="CIS Kubernetes Benchmark audit")
         if drift:
             out += ["", "Configured but not running (drift):", ""]
             out += ["- %s %s: %s" % (r["id"], _md(r.get("title")), _md(r.get("reason"))) for r in drift]
+        upgrade = [r for r in host_result.get("controls") or [] if r.get("upgrade_drift")]
+        if upgrade:
+            out += ["", "Passing now, undone by the next `kubeadm upgrade` (will drift on upgrade):", ""]
+            out += ["- %s %s: %s" % (r["id"], _md(r.get("title")), _md(r.get("reason"))) for r in upgrade]
         waived = [r for r in host_result.get("controls") or [] if r.get("waiver")]
         if waived:
             out += ["", "Waivers:", ""]

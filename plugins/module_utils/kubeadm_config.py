@@ -12,12 +12,17 @@ Pure functions on the parsed document (the caller parses and dumps the YAML); ``
 
 ``kubeadm upgrade node`` also rewrites every kubelet's ``/var/lib/kubelet/config.yaml`` from the ``kubelet-config``
 ConfigMap (key ``kubelet``, a KubeletConfiguration); the kubelet's settings are kept there.
+
+:func:`regenerate` is the other direction, for the audit: what the next ``kubeadm upgrade`` would write for a
+component, from kubeadm's own defaults of that release (``k8s_release_flags.KUBEADM_MANIFESTS``, read from the real
+kubeadm) and the ClusterConfiguration.
 """
 from __future__ import annotations
 
 import copy
 
 from ansible_collections.secure_cluster.k8s.plugins.module_utils import kubelet_config, static_pod
+from ansible_collections.secure_cluster.k8s.plugins.module_utils.k8s_release_flags import KUBEADM_MANIFESTS
 
 API_VERSIONS = ("kubeadm.k8s.io/v1beta4", "kubeadm.k8s.io/v1beta3")
 # Where each static pod's settings live in the ClusterConfiguration.
@@ -176,3 +181,87 @@ def sync_kubelet(config, settings):
         raise ConfigError("the kubelet-config ConfigMap does not hold a KubeletConfiguration")
     new = kubelet_config.deep_merge(config, settings)
     return new, ["kubelet %s" % key for key in kubelet_config.changed_keys(config, new)]
+
+
+def _minor_key(minor):
+    return tuple(int(p) for p in str(minor).split("."))
+
+
+def kubeadm_defaults(version):
+    """``(minor, {component: {"args", "volumes"}}, note)``: kubeadm's defaults of the release ``version`` (a
+    ``1.37.2``/``v1.37.2`` string, or None), the nearest known minor when that one is not in the data (``note``
+    says so)."""
+    known = sorted(KUBEADM_MANIFESTS, key=_minor_key)
+    text = str(version or "").lstrip("v")
+    minor = ".".join(text.split(".")[:2])
+    if minor in KUBEADM_MANIFESTS:
+        return minor, KUBEADM_MANIFESTS[minor], None
+    try:
+        wanted = _minor_key(minor)
+    except ValueError:
+        return known[-1], KUBEADM_MANIFESTS[known[-1]], "Kubernetes version unknown: kubeadm %s's defaults used" % known[-1]
+    nearest = min(known, key=lambda m: (abs(_minor_key(m)[1] - wanted[1]) if _minor_key(m)[0] == wanted[0] else 99))
+    return nearest, KUBEADM_MANIFESTS[nearest], ("kubeadm's defaults of %s are not known: those of %s used"
+                                                 % (minor, nearest))
+
+
+def host_path_volumes(pod, container):
+    """{volume name: (hostPath, mountPath, readOnly)} of a static pod container's hostPath mounts."""
+    paths = {}
+    for volume in (pod.get("spec") or {}).get("volumes") or []:
+        if isinstance(volume, dict) and isinstance(volume.get("hostPath"), dict):
+            paths[volume.get("name")] = volume["hostPath"].get("path")
+    return {m.get("name"): (paths[m.get("name")], m.get("mountPath"), bool(m.get("readOnly")))
+            for m in container.get("volumeMounts") or [] if isinstance(m, dict) and m.get("name") in paths}
+
+
+def regenerate(config, component, occurrences, volumes, defaults):
+    """What ``kubeadm upgrade`` writes for static pod ``component``, beside what its manifest has now.
+
+    kubeadm builds the command from its own flags (``defaults``: one component of one minor of
+    KUBEADM_MANIFESTS), each replaced by the extraArgs of that name, then the other extraArgs; the volumes from its
+    own hostPath mounts plus the extraVolumes. A default kubeadm derives from the node's or the cluster's
+    configuration (None in the data: addresses, certificate paths, the pod CIDR) is taken from the manifest now,
+    where kubeadm wrote it from the same configuration: present when it is present there.
+
+    ``occurrences``: [(flag, value)] of the manifest's command now; ``volumes``: :func:`host_path_volumes` of it.
+    Returns ``{"args": [(flag, value)] sorted as kubeadm writes them, "volumes": {...}, "lost": [flag],
+    "changed": [(flag, now, after)], "added": [flag], "lost_volumes": [(name, hostPath, mountPath)]}``.
+    Raises ConfigError for an external etcd or a document that is not a ClusterConfiguration.
+    """
+    check(config)
+    _section(config, component, create=False)
+    now = {}
+    for name, value in occurrences:
+        now.setdefault(name, []).append("true" if value is None else str(value))
+    extra = {}
+    for name, value in extra_args(config, component):
+        extra.setdefault(name, []).append(value)
+    args = {}
+    for name, value in defaults["args"].items():
+        if name in extra:
+            continue
+        if component == "kube-apiserver" and name == "authorization-mode" and "authorization-config" in extra:
+            continue  # kubeadm leaves its Node,RBAC out when the user gives a structured authorization config
+        if value is not None:
+            args[name] = [value]
+        elif name in now:
+            args[name] = now[name]
+    args.update(extra)
+    after = {}
+    for name, (host, mount, read_only) in defaults["volumes"].items():
+        have = volumes.get(name)
+        if (host is None or mount is None) and have is None:
+            continue
+        after[name] = (host if host is not None else have[0], mount if mount is not None else have[1], read_only)
+    for volume in extra_volumes(config, component):  # kubeadm's HostPathMount: readOnly defaults to false
+        after[volume.get("name")] = (volume.get("hostPath"), volume.get("mountPath"), bool(volume.get("readOnly")))
+    kept = set((h, m) for h, m, _ro in after.values())
+    return {
+        "args": [(name, value) for name in sorted(args) for value in args[name]],
+        "volumes": after,
+        "lost": sorted(n for n in now if n not in args),
+        "changed": [(n, ",".join(now[n]), ",".join(args[n])) for n in sorted(now) if n in args and args[n] != now[n]],
+        "added": sorted(n for n in args if n not in now),
+        "lost_volumes": sorted((name, h, m) for name, (h, m, _ro) in volumes.items() if (h, m) not in kept),
+    }

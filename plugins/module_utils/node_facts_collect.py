@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import socket
 import stat as stat_mod
 import time
@@ -73,6 +74,13 @@ KUBECONFIGS = {
     "kubelet": "/etc/kubernetes/kubelet.conf",
     "bootstrap-kubelet": "/etc/kubernetes/bootstrap-kubelet.conf",
 }
+# What `kubeadm upgrade` regenerates the node from (kube-system ConfigMap -> key), read so that the audit can say
+# whether the next upgrade keeps what the node runs. admin.conf first; kubeadm's RBAC also lets every node's kubelet
+# identity (kubelet.conf) get both ConfigMaps, which `kubeadm upgrade node` itself relies on.
+KUBEADM_CONFIGMAPS = {"kubeadm-config": "ClusterConfiguration", "kubelet-config": "kubelet"}
+KUBEADM_KUBECONFIGS = (KUBECONFIGS["admin"], KUBECONFIGS["kubelet"])
+KUBECTL_PATHS = ("/usr/local/bin/kubectl", "/usr/bin/kubectl")
+KUBECTL_TIMEOUT = "10s"
 STATIC_POD_NAMES = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd")
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".manifest", ".json")
 
@@ -111,8 +119,9 @@ class Collector(object):
     """One collection run. ``run_command(argv) -> (rc, stdout, stderr)`` is optional (used for ``--version``)."""
 
     def __init__(self, root="/", run_command=None, sysctls=None, extra_paths=None, max_text=MAX_TEXT,
-                 version_from_binaries=True):
+                 version_from_binaries=True, kubeadm_config=True):
         self.root = root or "/"
+        self.kubeadm_config = kubeadm_config
         self.run_command = run_command
         self.sysctls = list(DEFAULT_SYSCTLS if sysctls is None else sysctls)
         self.extra_paths = list(extra_paths or [])
@@ -533,6 +542,54 @@ class Collector(object):
                     break
         return {"kubernetes": kube, "source": source, "components": components}
 
+    def kubectl(self):
+        for path in KUBECTL_PATHS:
+            if self.exists(path):
+                return path
+        return shutil.which("kubectl") if self.root in ("/", "") else None
+
+    def kubeadm_configmaps(self):
+        """The ConfigMaps ``kubeadm upgrade`` regenerates this node from, read with kubectl (a single GET each)
+        as the first of KUBEADM_KUBECONFIGS that works. ``present`` is false on a node kubeadm did not set up."""
+        found = {"present": False, "source": None, "configmaps": {}, "error": None}
+        kubeconfigs = [k for k in KUBEADM_KUBECONFIGS if self.exists(k)]
+        if not kubeconfigs or not self.kubeadm_config:
+            return found
+        found["present"] = True
+        kubectl = self.kubectl()
+        if self.run_command is None or kubectl is None:
+            found["error"] = "kubectl not found (%s or in PATH)" % ", ".join(KUBECTL_PATHS)
+            return found
+        errors = []
+        for kubeconfig in kubeconfigs:
+            argv = [kubectl, "--kubeconfig", kubeconfig, "--request-timeout", KUBECTL_TIMEOUT, "--namespace",
+                    "kube-system", "get", "configmap"] + sorted(KUBEADM_CONFIGMAPS) + ["--output", "json"]
+            try:
+                rc, out, err = self.run_command(argv)
+            except Exception as exc:  # pylint: disable=broad-except
+                errors.append("%s: %s" % (kubeconfig, exc))
+                continue
+            try:
+                doc = json.loads(out or "{}")
+            except ValueError:
+                doc = {}
+            items = doc.get("items") if doc.get("kind") == "List" else [doc] if doc.get("kind") == "ConfigMap" else []
+            for item in items or []:
+                name = ((item or {}).get("metadata") or {}).get("name")
+                key = KUBEADM_CONFIGMAPS.get(name)
+                text = ((item or {}).get("data") or {}).get(key) if key else None
+                if isinstance(text, str) and len(text) <= self.max_text:
+                    found["configmaps"][name] = {key: text}
+            if found["configmaps"]:
+                found["source"] = "kubectl --kubeconfig %s" % kubeconfig
+                missing = sorted(set(KUBEADM_CONFIGMAPS) - set(found["configmaps"]))
+                if missing:
+                    found["error"] = "%s: %s" % (", ".join(missing), " ".join((err or "").split())[:300] or "not found")
+                return found
+            errors.append("%s: %s" % (kubeconfig, " ".join((err or out or "rc %s" % rc).split())[:300]))
+        found["error"] = "; ".join(errors)
+        return found
+
     # -- main -----------------------------------------------------------------------------------------------
     def collect(self):
         started = time.time()
@@ -755,6 +812,7 @@ class Collector(object):
             "pki": pki,
             "cni": {"dirs": cni_dirs, "files": cni_files},
             "encryption": encryption,
+            "kubeadm": self.kubeadm_configmaps(),
             "containerd": containerd,
             "sysctls": self.sysctl_values(),
             "modules": self.kernel_modules(),
@@ -777,10 +835,11 @@ class Collector(object):
         return socket.gethostname()
 
 
-def collect(root="/", run_command=None, sysctls=None, extra_paths=None, version_from_binaries=True):
+def collect(root="/", run_command=None, sysctls=None, extra_paths=None, version_from_binaries=True,
+            kubeadm_config=True):
     """Collect the node facts; see :class:`Collector`."""
     return Collector(root=root, run_command=run_command, sysctls=sysctls, extra_paths=extra_paths,
-                     version_from_binaries=version_from_binaries).collect()
+                     version_from_binaries=version_from_binaries, kubeadm_config=kubeadm_config).collect()
 
 
 def yaml_lookup(text, keys):

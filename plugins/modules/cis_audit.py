@@ -22,6 +22,12 @@ description:
     C(WAIVED) for a failure covered by a waiver. An expired waiver counts as C(FAIL).
   - Both the running state (the process's command line) and the configured state (static pod manifest, or the
     command line the kubelet's systemd unit starts) are judged; when they differ the result says so (drift).
+  - On a node C(kubeadm) set up, a third state is judged, what the next C(kubeadm upgrade) would write. kubeadm
+    regenerates the control-plane static pod manifests from its own defaults (those of the node's release, read
+    from the real kubeadm) and the C(extraArgs)/C(extraVolumes) of the C(kube-system/kubeadm-config)
+    ClusterConfiguration, and the kubelet's C(/var/lib/kubelet/config.yaml) from the C(kube-system/kubelet-config)
+    ConfigMap. A recommendation that passes now and would fail then is marked C(upgrade_drift) ("will drift on
+    upgrade"); its verdict stays kube-bench's. See O(kubeadm_upgrade).
   - Only recommendations whose target (master, etcd, controlplane, node, policies) is present on the node are
     reported, unless O(targets) or O(ids) says otherwise.
   - This is an action plugin; the evaluation needs PyYAML on the controller, nothing but Python on the target.
@@ -98,6 +104,14 @@ options:
     description: Kernel parameters for M(secure_cluster.k8s.node_facts) to read instead of its default list.
     type: list
     elements: str
+  kubeadm_upgrade:
+    description:
+      - Read the kubeadm ConfigMaps on the node (M(secure_cluster.k8s.node_facts) O(secure_cluster.k8s.node_facts#module:kubeadm_config))
+        and judge what the next C(kubeadm upgrade) would leave (RV(cis.upgrade_drift)).
+      - Needs C(kubectl) on the node and a working API server; when either is missing the audit says so in
+        RV(cis.messages) and judges the rest as before.
+    type: bool
+    default: true
 attributes:
   action:
     support: full
@@ -163,7 +177,7 @@ cis:
       description:
         - One result per recommendation, in id order, with C(id), C(section), C(title), C(level), C(type)
           (automated or manual), C(automated), C(scored), C(target), C(status), C(expected), C(actual)
-          (C(running) and C(configured)), C(sources), C(drift), C(reason), C(remediation), C(remediated_by)
+          (C(running) and C(configured)), C(sources), C(drift), C(upgrade_drift), C(reason), C(remediation), C(remediated_by)
           (C(role) and C(var) of this collection, or null), C(waiver) and, when waived or failed by an expired
           waiver, C(underlying_status).
       type: list
@@ -179,6 +193,18 @@ cis:
       description: Ids whose configured and running states differ.
       type: list
       elements: str
+    upgrade_drift:
+      description: Ids that pass now and that the next C(kubeadm upgrade) would make fail (will drift on upgrade).
+      type: list
+      elements: str
+    upgrade:
+      description:
+        - What the next C(kubeadm upgrade) would write. C(judged) (false on a node kubeadm did not set up, or when
+          its ConfigMaps could not be read, C(why)), C(kubeadm_minor) (whose defaults were used),
+          C(kubelet_config) (where the kubelet's config file comes from, or null), and per static pod component
+          C(args) (C([flag, value]) as kubeadm would write them), C(lost), C(added) (flag names), C(changed)
+          (C([flag, now, after])) and C(lost_volumes) (C([name, hostPath, mountPath])).
+      type: dict
     messages:
       description: Notes about the node or the input (unknown waiver ids, unparsable manifests, ...).
       type: list

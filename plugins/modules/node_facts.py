@@ -32,6 +32,9 @@ description:
   - Selected sysctls from C(/proc/sys), loaded kernel modules from C(/proc/modules) (reported as unavailable
     when that file cannot be read), and the Kubernetes version from the manifests' image tags or the binaries'
     C(--version) output.
+  - On a node kubeadm set up (C(/etc/kubernetes/admin.conf) or C(/etc/kubernetes/kubelet.conf) present), the
+    C(kubeadm-config) and C(kubelet-config) ConfigMaps that C(kubeadm upgrade) regenerates the node from, read
+    with C(kubectl) as that kubeconfig's identity (two GETs, read-only). See O(kubeadm_config).
   - Kubeconfigs, keys and the encryption provider configuration are only stat'ed; their contents never leave the
     node (only the names of the encryption providers do).
   - Missing files, unreadable files and a node without Kubernetes are reported in the result, never as a failure.
@@ -53,6 +56,15 @@ options:
     description:
       - When the manifests do not name the Kubernetes version, run C(kubelet --version) (and
         C(kube-apiserver --version) for a host-process API server) to find it.
+    type: bool
+    default: true
+  kubeadm_config:
+    description:
+      - Read the C(kube-system/kubeadm-config) (key C(ClusterConfiguration)) and C(kube-system/kubelet-config)
+        (key C(kubelet)) ConfigMaps on a kubeadm node, with C(kubectl) and C(/etc/kubernetes/admin.conf), else
+        the kubelet's C(/etc/kubernetes/kubelet.conf) (kubeadm's RBAC lets every node read both).
+      - M(secure_cluster.k8s.cis_audit) uses them to say which passing recommendations the next C(kubeadm upgrade)
+        would undo.
     type: bool
     default: true
 attributes:
@@ -180,6 +192,14 @@ node_facts:
       type: dict
       sample: {"/etc/kubernetes/admin.conf": {"exists": true, "type": "file", "mode": "0600", "uid": 0, "gid": 0,
                "owner": "root", "group": "root", "size": 5650, "link": false}}
+    kubeadm:
+      description:
+        - C(present) (a kubeadm node), C(source) (the kubectl call that answered), C(configmaps) (ConfigMap name
+          to {key to text}) and C(error) (why they could not be read, or which is missing).
+      type: dict
+      sample: {"present": true, "source": "kubectl --kubeconfig /etc/kubernetes/admin.conf", "error": null,
+               "configmaps": {"kubeadm-config": {"ClusterConfiguration": "apiVersion: kubeadm.k8s.io/v1beta4\n..."},
+                              "kubelet-config": {"kubelet": "apiVersion: kubelet.config.k8s.io/v1beta1\n..."}}}
     collector:
       description: C(root), non-fatal C(errors) (path and message), C(wall_seconds) and C(cpu_seconds).
       type: dict
@@ -196,6 +216,7 @@ def main():
             sysctls=dict(type="list", elements="str"),
             extra_paths=dict(type="list", elements="path", default=[]),
             version_from_binaries=dict(type="bool", default=True),
+            kubeadm_config=dict(type="bool", default=True),
         ),
         supports_check_mode=True,
     )
@@ -210,6 +231,7 @@ def main():
         sysctls=module.params["sysctls"],
         extra_paths=module.params["extra_paths"],
         version_from_binaries=module.params["version_from_binaries"],
+        kubeadm_config=module.params["kubeadm_config"],
     )
     module.exit_json(changed=False, node_facts=facts)
 

@@ -25,7 +25,10 @@ components do, not against our tables:
 * kubeadm upgrade: the real `kubeadm upgrade node phase control-plane` regenerates the hardened kube-apiserver,
   kube-controller-manager and kube-scheduler manifests flag for flag and volume for volume from the
   ClusterConfiguration the roles kept, the audit gives the same verdicts with the regenerated manifests running,
-  and with kubeadm's ClusterConfiguration as `kubeadm init` left it the same command loses the hardening.
+  and with kubeadm's ClusterConfiguration as `kubeadm init` left it the same command loses the hardening; the audit
+  predicts both flag for flag and marks what would be lost ("will drift on upgrade"), and remediate.yml writes it
+  back without restarting anything; with the original kubelet-config ConfigMap the audit marks exactly the kubelet
+  recommendations that the real `kubeadm upgrade node phase kubelet-config` then undoes.
 
 Run by `make real-test` (not by `make integration`): it needs the real-binary image.
 """
@@ -583,12 +586,29 @@ def mounts(pod):
             .get("volumeMounts", [])}
 
 
-def verdicts(workdir, name):
-    """{node: {check: status}} of audit.yml run now into workdir/name."""
+def audit(workdir, name):
+    """{node: its kube-bench-shaped JSON report} of audit.yml run now into workdir/name."""
     rc, out, _changed = playbook(workdir, "audit.yml", "-e", "cis_report_dir=%s/%s" % (workdir, name))
     assert rc == 0, out[-6000:]
-    return {member: {i: t["status"] for i, t in kube_bench_results(workdir / name / (member + ".json")).items()}
-            for member in (NODE, WORKER_NAME)}
+    return {member: json.loads((workdir / name / (member + ".json")).read_text()) for member in (NODE, WORKER_NAME)}
+
+
+def statuses(report):
+    return {t["test_number"]: t["status"] for c in report["Controls"] for g in c["tests"] for t in g["results"]}
+
+
+def verdicts(workdir, name):
+    """{node: {check: status}} of audit.yml run now into workdir/name."""
+    return {member: statuses(report) for member, report in audit(workdir, name).items()}
+
+
+def kube_bench_results_of(report):
+    return {t["test_number"]: t for c in report["Controls"] for g in c["tests"] for t in g["results"]}
+
+
+def predicted_flags(report, component):
+    """{flag: value} the audit says the next kubeadm upgrade writes for a component (kubeadm writes each once)."""
+    return dict(report["secure_cluster"]["upgrade"]["components"][component]["args"])
 
 
 def replace_configmap(obj):
@@ -613,12 +633,37 @@ def test_kubeadm_upgrade_regenerates_the_hardened_control_plane(cluster):
     for flag in ("audit-policy-file", "encryption-provider-config", "admission-control-config-file"):
         node.run("test", "-s", command_flags(hardened["kube-apiserver"])[flag])
 
-    # without: kubeadm's own ClusterConfiguration (as kubeadm init uploaded it) loses the hardening
+    # without: kubeadm's own ClusterConfiguration (as kubeadm init uploaded it) loses the hardening, and the audit
+    # says so beforehand ("will drift on upgrade"), flag for flag what the real kubeadm then writes
+    def pids():
+        return {c: node.run("pgrep", "-o", "-f", "^[^ ]*%s " % c, check=False).stdout.strip() for c in CONTROL_PLANE}
+
     replace_configmap(BEFORE["kubeadm-config"])
     try:
         lost = upgrade_dry_run()
+        warned = audit(workdir, "kubeadm-init-config")[NODE]
+        # remediate.yml keeps what would drift: the roles write it back where kubeadm reads it and restart nothing
+        old_pids = pids()
+        rc, out, _changed = playbook(workdir, "remediate.yml", "-e", "remediate_report_dir=%s/keep" % workdir)
+        assert rc == 0, out[-6000:]
+        assert pids() == old_pids
+        remediated = json.loads((workdir / "keep" / "remediation.json").read_text())["hosts"][NODE]
+        remediated_config = yaml.safe_load(configmap("kubeadm-config")["data"]["ClusterConfiguration"])
     finally:
         replace_configmap(kept)
+    for component in CONTROL_PLANE:
+        assert predicted_flags(warned, component) == command_flags(lost[component]), component
+    drifting = warned["secure_cluster"]["upgrade_drift"]
+    assert {"1.2.5", "1.2.15", "1.2.16", "1.2.27", "1.3.2", "1.4.1"} <= set(drifting), drifting
+    results = kube_bench_results_of(warned)
+    assert all(results[i]["status"] == "PASS" and results[i]["upgrade_drift"] for i in drifting)
+    plan = remediated["plan"]
+    assert plan["fix"] == [] and set(plan["keep"]) | set(plan["unfixable"]) == set(drifting), plan
+    assert {"apiserver", "controller_manager", "scheduler"} <= set(plan["roles"]), plan
+    assert set(remediated["delta"]["upgrade_drift_before"]) == set(drifting)
+    assert remediated["delta"]["upgrade_drift_after"] == [], remediated["delta"]
+    assert {a["name"] for a in remediated_config["apiServer"]["extraArgs"]} >= {
+        "audit-log-path", "kubelet-certificate-authority", "encryption-provider-config", "profiling"}
     for component, flags in (("kube-apiserver", {"audit-log-path", "kubelet-certificate-authority", "profiling",
                                                  "encryption-provider-config"}),
                              ("kube-controller-manager", {"profiling"}), ("kube-scheduler", {"profiling"})):
@@ -626,11 +671,13 @@ def test_kubeadm_upgrade_regenerates_the_hardened_control_plane(cluster):
         assert {f for f in flags if regen.get(f) != want[f]} == flags, (component, regen)
     assert mounts(lost["kube-apiserver"]) < mounts(hardened["kube-apiserver"])
 
-    # with: the regenerated manifests running (kubeadm's last step, moving them in place) keep every verdict
-    before = verdicts(workdir, "before-upgrade")
-
-    def pids():
-        return {c: node.run("pgrep", "-o", "-f", "^[^ ]*%s " % c, check=False).stdout.strip() for c in CONTROL_PLANE}
+    # with: the audit predicts exactly the regenerated manifests and nothing drifting, and with them running
+    # (kubeadm's last step, moving them in place) every verdict stays
+    reports = audit(workdir, "before-upgrade")
+    for component in CONTROL_PLANE:
+        assert predicted_flags(reports[NODE], component) == command_flags(regenerated[component]), component
+    assert {m: r["secure_cluster"]["upgrade_drift"] for m, r in reports.items()} == {NODE: [], WORKER_NAME: []}
+    before = {member: statuses(report) for member, report in reports.items()}
     old_pids = pids()
     for component in CONTROL_PLANE:
         node.sh("cat > /etc/kubernetes/manifests/%s.yaml" % component,
@@ -660,12 +707,24 @@ def test_kubeadm_upgrade_node_keeps_the_kubelet_hardening(cluster):
                        ("podPidsLimit", 4096)):
         assert hardened[WORKER_NAME].get(key) == value, key
     kept = configmap("kubelet-config")
-    # without: the ConfigMap as kubeadm init uploaded it loses the hardening
+    # without: the ConfigMap as kubeadm init uploaded it loses the hardening. The audit says which recommendations
+    # beforehand; the real phase then writes the worker's file (its kubelet not restarted, so the audit judges the
+    # file) and exactly those stop passing
     replace_configmap(BEFORE["kubelet-config"])
+    worker_file = worker.read(KUBELET_CONFIG)
     try:
         lost = dry_run_files(node, "kubelet-config")[KUBELET_CONFIG]
+        warned = audit(workdir, "kubelet-init-config")
+        worker.run("kubeadm", "upgrade", "node", "phase", "kubelet-config", "--kubeconfig", "/etc/kubernetes/kubelet.conf")
+        undone = statuses(audit(workdir, "kubelet-undone")[WORKER_NAME])
     finally:
         replace_configmap(kept)
+        worker.sh("cat > %s" % KUBELET_CONFIG, stdin=worker_file)  # the kubelet never ran with the undone file
+    predicted = warned[WORKER_NAME]["secure_cluster"]["upgrade_drift"]
+    was = statuses(warned[WORKER_NAME])
+    assert set(predicted) == {i for i, status in was.items() if status == "PASS" and undone[i] != "PASS"}, undone
+    assert {"4.2.12", "4.2.13"} <= set(predicted), predicted  # tlsCipherSuites, podPidsLimit
+    assert warned[NODE]["secure_cluster"]["upgrade_drift"] == predicted
     assert {k for k in ("protectKernelDefaults", "serverTLSBootstrap", "tlsCipherSuites", "podPidsLimit",
                         "eventRecordQPS") if lost.get(k) != hardened[NODE].get(k)} == {
         "protectKernelDefaults", "serverTLSBootstrap", "tlsCipherSuites", "podPidsLimit", "eventRecordQPS"}

@@ -1,6 +1,7 @@
 #!/usr/bin/env python
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The command-line flags, admission plugins and feature gates the real Kubernetes binaries print, as JSON.
+"""The command-line flags, admission plugins and feature gates the real Kubernetes binaries print, and what the real
+kubeadm writes into the control plane's static pods, as JSON.
 
     flag_data.py write [MINOR ...]   run the binaries' --help, write tests/testbed/flags/<minor>.json
     flag_data.py check [MINOR ...]   regenerate in memory; exit 1 with a diff when a committed file differs
@@ -12,13 +13,13 @@
                                      does kube-scheduler accept these feature gate settings? (GA/deprecated gates)
 
 `write` also renders plugins/module_utils/k8s_release_flags.py, the product's data, from every committed JSON
-file (flags with the releases they are in, hidden flags, admission plugins); `check` also fails when that module is
-not what the committed JSON renders to.
+file (flags with the releases they are in, hidden flags, admission plugins, kubeadm's static pods as
+KUBEADM_MANIFESTS); `check` also fails when that module is not what the committed JSON renders to.
 
 MINOR defaults to every minor whose binaries are built (<cache>/release-<minor>.json, written by k8s_bins.py;
 cache SCK8S_K8S_BIN_CACHE, default /var/tmp/sck8s-k8s-bins); for `check`, to the committed files whose minor is
 built (the others are named and skipped). Exit 2 when a named minor is not built or nothing is left to check.
-Standard library only.
+Standard library only (kubeadm's YAML manifests are turned into JSON by the release's own kubectl).
 
 What is read, per component (kubelet, kube-apiserver, kube-controller-manager, kube-scheduler, kube-proxy):
 * flags: the pflag usage lines of `<binary> --help` ("      --name type   usage", "  -v, --v Level   usage"),
@@ -49,6 +50,29 @@ What is read, per component (kubelet, kube-apiserver, kube-controller-manager, k
   the source it was built from (k8s.io/kubelet@v0.<minor>.<patch>, config/v1beta1/types.go, fetched with
   `go mod download`): the kubelet cannot list them itself. {json name: {"go": Go type, "type": the word of
   plugins/module_utils/kubelet_config.py (bool, string, duration, int32, int64, float, list, map)}}.
+
+What kubeadm writes, under "kubeadm": {component: {"args", "volumes"}} for etcd, kube-apiserver,
+kube-controller-manager and kube-scheduler: the defaults that `kubeadm upgrade` writes again from the cluster's
+ClusterConfiguration (extraArgs/extraVolumes override and extend them). Each run is `kubeadm init phase control-plane
+all --dry-run` and `kubeadm init phase etcd local --dry-run` with a v1beta4 InitConfiguration and ClusterConfiguration
+(KUBEADM_RUNS), certificatesDir and etcd's dataDir in a temporary directory and KUBEADM_INIT_DRYRUN_DIR there too,
+which is where a dry run writes the manifests (without it: a new directory under /etc/kubernetes/tmp; the run fails
+when anything under /etc/kubernetes changed). The manifests are read with `kubectl patch --local -o json`.
+A manifest alone cannot tell which values kubeadm fixes and which it takes from the configuration, so kubeadm runs
+twice, with two configurations that differ in every value a node or cluster configures: advertiseAddress (IPv4 in
+one, IPv6 in the other), bindPort, node name, certificatesDir, clusterName, controlPlaneEndpoint (set in one only),
+serviceSubnet, dnsDomain, podSubnet (set in one only), etcd dataDir, imageRepository.
+* args: {flag: value} of the container's command ("--name=value" after the binary; a flag given twice fails).
+  A flag with the same value in both runs is that literal ("authorization-mode": "Node,RBAC"); one whose value
+  differs, or that only one run has (kube-controller-manager's allocate-node-cidrs, cluster-cidr and
+  service-cluster-ip-range come with podSubnet only), is null: kubeadm derives it from the configuration (addresses
+  and ports, certificate paths under certificatesDir, etcd-servers and listen-metrics-urls from the address
+  family).
+* volumes: {name: {"host_path", "mount_path", "read_only"}} of the pod's hostPath volumes and the container's
+  mounts of them, a path null when it differs between the runs (certificatesDir, dataDir). Both runs must have the
+  same volumes, each read-only or not in both. The CA certificate directories of KUBEADM_CA_CERTS_EXTRA_PATHS that
+  kubeadm mounts only when the node has them depend on the host kubeadm runs on, not on the configuration: those
+  present here must be in the manifests and the others not, and all of them are recorded as (null, null, true).
 
 `probe` shows that a flag hidden from --help is still accepted: it runs `<binary> --flag=value --help` once per
 flag. pflag (cobra, or the kubelet's own parse) reads the whole command line before it looks at --help, so an
@@ -134,8 +158,8 @@ class FlagDataError(RuntimeError):
     pass
 
 
-def _run(binary, *args):
-    env = dict(os.environ, LC_ALL="C", COLUMNS="80")
+def _run(binary, *args, **extra_env):
+    env = dict(os.environ, LC_ALL="C", COLUMNS="80", **extra_env)
     proc = subprocess.run([str(binary), *args], stdin=subprocess.DEVNULL, capture_output=True, text=True,
                           timeout=_TIMEOUT, env=env, check=False)
     return proc.returncode, proc.stdout, proc.stderr
@@ -409,6 +433,200 @@ def etcd_data(etcd_dir, etcd_version):
     return {"version": etcd_version, "flags": flags}
 
 
+# --- what kubeadm writes into the control plane's static pods ---------------------------------------------------
+
+KUBEADM_COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler")
+KUBERNETES_DIR = Path("/etc/kubernetes")
+
+# The two configurations kubeadm writes the manifests from. They differ in every value a node or a cluster
+# configures (the second one also in the address family), and each of controlPlaneEndpoint and podSubnet is set in
+# one of them only; the first keeps kubeadm's default where there is one. "{tmp}": the run's temporary directory.
+KUBEADM_RUNS = (
+    {"advertiseAddress": "10.1.2.3", "bindPort": 6443, "name": "sck8s-node-a", "clusterName": "kubernetes",
+     "controlPlaneEndpoint": None, "serviceSubnet": "10.96.0.0/12", "dnsDomain": "cluster.local", "podSubnet": None,
+     "imageRepository": "registry.k8s.io", "certificatesDir": "{tmp}/pki", "dataDir": "{tmp}/etcd"},
+    {"advertiseAddress": "fd00:10::b", "bindPort": 7443, "name": "sck8s-node-b", "clusterName": "sck8s-b",
+     "controlPlaneEndpoint": "cp-b.sck8s.test:8443", "serviceSubnet": "fd00:96::/108", "dnsDomain": "sck8s-b.test",
+     "podSubnet": "fd00:244::/56", "imageRepository": "registry.sck8s.test/b", "certificatesDir": "{tmp}/certs-b",
+     "dataDir": "{tmp}/etcd-data-b"},
+)
+
+# kubeadm mounts these into kube-apiserver and kube-controller-manager only when they exist on the node, since
+# /etc/ssl/certs may link into them (caCertsExtraVolumePaths in cmd/kubeadm/app/phases/controlplane/volumes.go, the
+# same in v1.34.4-v1.37.2; volume name: the path with "/" as "-" and the first one dropped, mounted read-only at the
+# same path). They are recorded as (None, None, True): whether kubeadm writes them is the node's. Those that exist
+# here are confirmed on the binary, and the others must be absent.
+KUBEADM_CA_CERTS_EXTRA_PATHS = ("/etc/pki/ca-trust", "/etc/pki/tls/certs", "/etc/ca-certificates",
+                                "/usr/share/ca-certificates", "/usr/local/share/ca-certificates")
+_KUBEADM_CA_CERTS_COMPONENTS = ("kube-apiserver", "kube-controller-manager")
+_ARG_RE = re.compile(r"--(?P<name>[A-Za-z0-9][^=\s]*)=(?P<value>.*)", re.S)
+
+
+def kubeadm_config(version, run, tmp):
+    """The v1beta4 InitConfiguration and ClusterConfiguration of `run` (JSON documents, which are YAML)."""
+    def path(value):
+        return value.format(tmp=tmp)
+    init = {
+        "apiVersion": "kubeadm.k8s.io/v1beta4", "kind": "InitConfiguration",
+        "localAPIEndpoint": {"advertiseAddress": run["advertiseAddress"], "bindPort": run["bindPort"]},
+        # set, so that kubeadm does not look for a container runtime's socket on this host
+        "nodeRegistration": {"name": run["name"], "criSocket": "unix:///var/run/containerd/containerd.sock"},
+    }
+    networking = {"serviceSubnet": run["serviceSubnet"], "dnsDomain": run["dnsDomain"]}
+    if run["podSubnet"]:
+        networking["podSubnet"] = run["podSubnet"]
+    cluster = {
+        "apiVersion": "kubeadm.k8s.io/v1beta4", "kind": "ClusterConfiguration",
+        "kubernetesVersion": "v" + version, "clusterName": run["clusterName"],
+        "certificatesDir": path(run["certificatesDir"]), "imageRepository": run["imageRepository"],
+        "networking": networking, "etcd": {"local": {"dataDir": path(run["dataDir"])}},
+    }
+    if run["controlPlaneEndpoint"]:
+        cluster["controlPlaneEndpoint"] = run["controlPlaneEndpoint"]
+    return "\n---\n".join(json.dumps(doc, indent=1, sort_keys=True) for doc in (init, cluster)) + "\n"
+
+
+def _tree(path):
+    """{relative path: (mode, size, mtime)} of everything under `path` (empty when it does not exist)."""
+    found = {}
+    for root, dirs, files in os.walk(str(path)):
+        for name in dirs + files:
+            full = os.path.join(root, name)
+            info = os.lstat(full)
+            found[os.path.relpath(full, str(path))] = (info.st_mode, info.st_size, info.st_mtime_ns)
+    return found
+
+
+def kubeadm_pods(bindir, version, run, tmp):
+    """{component: the Pod (parsed)} kubeadm writes with `run`'s configuration, in a dry run inside `tmp`.
+
+    KUBEADM_INIT_DRYRUN_DIR is where a dry run writes its manifests (without it, a new directory under
+    /etc/kubernetes/tmp). kubectl of the same release turns them into JSON (`patch --local` reads the file with
+    the apimachinery YAML decoder and contacts no server), so this needs no YAML library.
+    """
+    config = Path(tmp) / "kubeadm.yaml"
+    config.write_text(kubeadm_config(version, run, tmp), encoding="utf-8")
+    out = Path(tmp) / "manifests"
+    for phase in (("control-plane", "all"), ("etcd", "local")):
+        rc, stdout, err = _run(bindir / "kubeadm", "init", "phase", *phase, "--dry-run", "--config", str(config),
+                               KUBEADM_INIT_DRYRUN_DIR=str(out))
+        if rc != 0:
+            raise FlagDataError("kubeadm init phase %s --dry-run exited %d: %s"
+                                % (" ".join(phase), rc, (err or stdout).strip()[-400:]))
+    written = sorted(path.name for path in out.iterdir()) if out.is_dir() else []
+    if written != sorted("%s.yaml" % component for component in KUBEADM_COMPONENTS):
+        raise FlagDataError("kubeadm dry run wrote %s into %s" % (written, out))
+    pods = {}
+    for component in KUBEADM_COMPONENTS:
+        rc, stdout, err = _run(bindir / "kubectl", "patch", "--local", "-f", str(out / ("%s.yaml" % component)),
+                               "--type=merge", "-p", "{}", "-o", "json", KUBECONFIG=str(Path(tmp) / "no-kubeconfig"))
+        if rc != 0:
+            raise FlagDataError("kubectl patch --local %s.yaml exited %d: %s" % (component, rc, err.strip()[-300:]))
+        pods[component] = json.loads(stdout)
+    return pods
+
+
+def pod_command_and_volumes(pod, component):
+    """({flag: value}, {volume: (hostPath, mountPath, readOnly)}) of kubeadm's static pod `component`."""
+    containers = pod.get("spec", {}).get("containers") or []
+    if pod.get("kind") != "Pod" or len(containers) != 1 or containers[0].get("name") != component:
+        raise FlagDataError("%s: not a Pod with the one container %s" % (component, component))
+    container = containers[0]
+    command = container.get("command") or []
+    if command[:1] != [component] or container.get("args"):
+        raise FlagDataError("%s: the command is not %s followed by its flags: %s" % (component, component, command))
+    return _command_args(component, command[1:]), _host_path_mounts(component, pod, container)
+
+
+def _command_args(component, items):
+    args = {}
+    for item in items:
+        match = _ARG_RE.fullmatch(item)
+        if not match:
+            raise FlagDataError("%s: %r is not --name=value" % (component, item))
+        if match.group("name") in args:
+            raise FlagDataError("%s: --%s is given twice" % (component, match.group("name")))
+        args[match.group("name")] = match.group("value")
+    return args
+
+
+def _host_path_mounts(component, pod, container):
+    host_paths = {}
+    for volume in pod["spec"].get("volumes") or []:
+        if set(volume) != {"name", "hostPath"} or volume["name"] in host_paths:
+            raise FlagDataError("%s: volume %s is not one hostPath volume" % (component, volume))
+        host_paths[volume["name"]] = volume["hostPath"]["path"]
+    volumes = {}
+    for mount in container.get("volumeMounts") or []:
+        name = mount["name"]
+        if not set(mount) <= {"name", "mountPath", "readOnly"}:
+            raise FlagDataError("%s: mount %s is more than a path: %s" % (component, name, mount))
+        if name not in host_paths or name in volumes:
+            raise FlagDataError("%s: mount %s has no volume or is mounted twice" % (component, name))
+        volumes[name] = (host_paths[name], mount["mountPath"], bool(mount.get("readOnly", False)))
+    if set(host_paths) != set(volumes):
+        raise FlagDataError("%s: volumes not mounted: %s" % (component, sorted(set(host_paths) - set(volumes))))
+    return volumes
+
+
+def take_ca_certs_volumes(component, volumes, exists=os.path.exists):
+    """`volumes` without kubeadm's KUBEADM_CA_CERTS_EXTRA_PATHS ones, which are checked against this host."""
+    expected = {}
+    if component in _KUBEADM_CA_CERTS_COMPONENTS:
+        expected = {path.replace("/", "-")[1:]: (path, path, True) for path in KUBEADM_CA_CERTS_EXTRA_PATHS
+                    if exists(path)}
+    found = {name: volume for name, volume in volumes.items() if volume[0] in KUBEADM_CA_CERTS_EXTRA_PATHS}
+    if found != expected:
+        raise FlagDataError("%s: kubeadm's CA certificate volumes %s, expected from this host's directories %s"
+                            % (component, found, expected))
+    return {name: volume for name, volume in volumes.items() if name not in found}
+
+
+def merge_runs(component, first, second):
+    """{"args", "volumes"} of `component` from the (args, volumes) of two runs: a value the same in both is
+    kubeadm's literal; one that differs, or a flag given in one run only, is None (derived from the configuration)."""
+    (args_a, volumes_a), (args_b, volumes_b) = first, second
+    args = {name: args_a[name] if args_a.get(name) == args_b.get(name) else None
+            for name in sorted(set(args_a) | set(args_b))}
+    if set(volumes_a) != set(volumes_b):
+        raise FlagDataError("%s: the runs have other volumes: %s, %s"
+                            % (component, sorted(volumes_a), sorted(volumes_b)))
+    volumes = {}
+    for name in sorted(volumes_a):
+        (host_a, mount_a, read_only), (host_b, mount_b, read_only_b) = volumes_a[name], volumes_b[name]
+        if read_only != read_only_b:
+            raise FlagDataError("%s: volume %s is read-only in one run only" % (component, name))
+        volumes[name] = {"host_path": host_a if host_a == host_b else None,
+                         "mount_path": mount_a if mount_a == mount_b else None, "read_only": read_only}
+    if component in _KUBEADM_CA_CERTS_COMPONENTS:
+        for path in KUBEADM_CA_CERTS_EXTRA_PATHS:
+            volumes[path.replace("/", "-")[1:]] = {"host_path": None, "mount_path": None, "read_only": True}
+    return {"args": args, "volumes": dict(sorted(volumes.items()))}
+
+
+def kubeadm_data(bindir, version):
+    """{component: {"args": {flag: value or None}, "volumes": {name: {"host_path", "mount_path", "read_only"}}}}
+    of what this kubeadm writes into the static pods, from a dry run of each of KUBEADM_RUNS."""
+    before = _tree(KUBERNETES_DIR)
+    runs = []
+    try:
+        for run in KUBEADM_RUNS:
+            with tempfile.TemporaryDirectory(prefix="sck8s-kubeadm-") as tmp:
+                pods = kubeadm_pods(bindir, version, run, tmp)
+                parsed = {}
+                for component, pod in pods.items():
+                    args, volumes = pod_command_and_volumes(pod, component)
+                    parsed[component] = (args, take_ca_certs_volumes(component, volumes))
+                runs.append(parsed)
+    finally:
+        after = _tree(KUBERNETES_DIR)
+        if after != before:
+            changed = sorted(name for name in set(before) | set(after) if before.get(name) != after.get(name))
+            raise FlagDataError("kubeadm changed %s: %s" % (KUBERNETES_DIR, changed))
+    return {component: merge_runs(component, runs[0][component], runs[1][component])
+            for component in KUBEADM_COMPONENTS}
+
+
 def generate(minor):
     record = release(minor)
     if record is None:
@@ -428,6 +646,7 @@ def generate(minor):
         result["components"][component] = data
     result["kubelet_config"] = kubelet_config_data(record["kubernetes_version"])
     result["etcd"] = etcd_data(record["etcd_dir"], record["etcd_version"])
+    result["kubeadm"] = kubeadm_data(bindir, record["kubernetes_version"])
     return result
 
 
@@ -490,17 +709,24 @@ _RELEASE_MODULE_HEAD = '''# -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # Generated by tests/testbed/flag_data.py from tests/testbed/flags/<minor>.json: do not edit. After building the
 # binaries, `python3 tests/testbed/flag_data.py write` regenerates both; `make real-test` fails when they differ.
-"""What the real Kubernetes binaries of each release accept on their command line, as data.
+"""What the real Kubernetes binaries of each release accept on their command line, and what their kubeadm writes
+into the control plane's static pods, as data.
 
 k8s_flags.py answers from this for the minors of RELEASES and from its own table for the older ones. Read from
 the binaries' --help (flags and their pflag types, the kube-apiserver admission plugins), plus the flags they
-accept but hide from --help (HIDDEN, each confirmed on the binary). Standard library only: nothing but literals.
+accept but hide from --help (HIDDEN, each confirmed on the binary), and from the manifests of two dry runs of
+each release's kubeadm (KUBEADM_MANIFESTS). Standard library only: nothing but literals.
 
     RELEASES        minor -> the patch release the data was read from
     FLAGS           component -> flag -> (type, added, removed): accepted for added <= minor < removed;
                     added None: since the first minor of RELEASES, removed None: still in the last
     HIDDEN          component -> the FLAGS names the binaries accept without printing them (MarkDeprecated)
     ADMISSION_PLUGINS  plugin -> (added, removed), the same way
+    KUBEADM_MANIFESTS  minor -> component -> what kubeadm writes by default: args (flag -> literal value, or None
+                    when derived from the node's or cluster's configuration) and hostPath volumes (name ->
+                    (host path, mount path, read-only), a path None when derived from the configuration); the
+                    CA certificate directories kubeadm mounts only when the node has them are (None, None, True)
+                    (components etcd, kube-apiserver, kube-controller-manager, kube-scheduler)
 """
 from __future__ import annotations
 
@@ -562,7 +788,49 @@ def render_release_module(datas):
         added, removed = _ranges(plugins[name], minors)
         lines.append("    %s: (%s, %s)," % (_repr(name), _repr(added), _repr(removed)))
     lines.append("}")
+    lines += [""] + _render_kubeadm(datas, minors)
     return "\n".join(lines) + "\n"
+
+
+def _render_kubeadm(datas, minors):
+    """The lines of KUBEADM_MANIFESTS: one constant per component and run of minors with the same defaults (kubeadm
+    changes them rarely), and the table naming them per minor. JSON's volume {"host_path", "mount_path", "read_only"}
+    becomes a tuple."""
+    names = {}  # (component, minor) -> constant
+    constants = []
+    for component in sorted(datas[minors[0]]["kubeadm"]):
+        distinct = []
+        for minor in minors:
+            info = datas[minor]["kubeadm"][component]
+            if not distinct or distinct[-1][1] != info:
+                distinct.append((minor, info))
+            names[(component, minor)] = distinct[-1][0]
+        for first, info in distinct:
+            constant = "_KUBEADM_%s" % component.upper().replace("-", "_")
+            if len(distinct) > 1:
+                constant += "_" + first.replace(".", "_")
+            for minor in minors:
+                if names[(component, minor)] == first:
+                    names[(component, minor)] = constant
+            applies = [m for m in minors if names[(component, m)] == constant]
+            constants += ["", "# kubeadm %s" % (applies[0] if len(applies) == 1 else "%s-%s" % (applies[0], applies[-1])),
+                          "%s = {" % constant, '    "args": {']
+            constants += ["        %s: %s," % (_repr(name), _repr(value)) for name, value in sorted(info["args"].items())]
+            constants += ["    },", '    "volumes": {']
+            for name, volume in sorted(info["volumes"].items()):
+                items = [_repr(volume["host_path"]), _repr(volume["mount_path"]), repr(bool(volume["read_only"]))]
+                line = "        %s: (%s)," % (_repr(name), ", ".join(items))
+                if len(line) > 120:  # one item a line
+                    line = "        %s: (\n%s,\n        )," % (_repr(name), ",\n".join("            " + item for item in items))
+                constants.append(line)
+            constants += ["    },", "}"]
+    table = ["KUBEADM_MANIFESTS = {"]
+    for minor in minors:
+        table.append("    %s: {" % _repr(minor))
+        table += ["        %s: %s," % (_repr(component), names[(component, minor)])
+                  for component in sorted(datas[minor]["kubeadm"])]
+        table.append("    },")
+    return constants[1:] + [""] + table + ["}"]
 
 
 def committed_data():

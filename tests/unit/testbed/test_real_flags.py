@@ -9,8 +9,10 @@ keeps the JSON in step with the binaries. Both directions are checked for every 
 k8s_flags.SUPPORTED_MINORS both cover: what a binary prints, the table accepts with the same type, and what the
 table accepts, the binary prints or hides (flag_data.HIDDEN_FLAGS, recorded under "hidden_flags"). For 1.34-1.37
 the flags and admission plugins are the generated k8s_release_flags.py, so these tests check that the product
-reads it; its gate table and the 1.33/1.34 seam are checked against the release notes. The tests at the end run
-the binaries when they are built here (skipped otherwise) to show that the hidden flags really are accepted.
+reads it; its gate table and the 1.33/1.34 seam are checked against the release notes. What each release's kubeadm
+writes into the control plane's static pods ("kubeadm", rendered as k8s_release_flags.KUBEADM_MANIFESTS) is checked
+for the kubeadm defaults the product relies on. The tests at the end run the binaries when they are built here
+(skipped otherwise) to show that the hidden flags really are accepted and that kubeadm still writes what the JSON says.
 """
 from __future__ import annotations
 
@@ -184,6 +186,13 @@ def test_the_product_reads_the_data_of_the_binaries():
         "run tests/testbed/flag_data.py module"
     assert k8s_flags.RELEASE_MINORS == tuple(COMMITTED)
     assert k8s_release_flags.RELEASES == {minor: DATA[minor]["kubernetes_version"] for minor in COMMITTED}
+    # the rendered literals hold the JSON's content: JSON's {"host_path", "mount_path", "read_only"} as a tuple
+    assert k8s_release_flags.KUBEADM_MANIFESTS == {
+        minor: {component: {"args": info["args"],
+                            "volumes": {name: (volume["host_path"], volume["mount_path"], volume["read_only"])
+                                        for name, volume in info["volumes"].items()}}
+                for component, info in DATA[minor]["kubeadm"].items()}
+        for minor in COMMITTED}
 
 
 def test_the_seam_between_the_table_and_the_binaries_is_the_release_notes():
@@ -272,6 +281,190 @@ def test_gate_default_overrides_are_real():
             assert printed != k8s_flags.feature_gates(minor)[name]["default"], reason
 
 
+# --- what kubeadm writes into the static pods -----------------------------------------------------------------
+
+KUBEADM_COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler")
+
+# kubeadm's defaults that hold in every supported minor and that the product relies on: component -> flag -> value
+# (None: kubeadm derives it from the node's or the cluster's configuration).
+KUBEADM_ARGS = {
+    "kube-apiserver": {"authorization-mode": "Node,RBAC", "enable-admission-plugins": "NodeRestriction",
+                       "allow-privileged": "true", "enable-bootstrap-token-auth": "true",
+                       "advertise-address": None, "secure-port": None, "service-cluster-ip-range": None,
+                       "service-account-issuer": None,  # https://kubernetes.default.svc.<dnsDomain>
+                       "etcd-servers": None},  # https://127.0.0.1:2379, https://[::1]:2379 on an IPv6 node
+    "kube-controller-manager": {"bind-address": "127.0.0.1", "use-service-account-credentials": "true",
+                                "leader-elect": "true", "controllers": "*,bootstrapsigner,tokencleaner",
+                                "kubeconfig": "/etc/kubernetes/controller-manager.conf", "cluster-name": None,
+                                # given only with a podSubnet
+                                "allocate-node-cidrs": None, "cluster-cidr": None, "service-cluster-ip-range": None},
+    "kube-scheduler": {"bind-address": "127.0.0.1", "leader-elect": "true",
+                       "kubeconfig": "/etc/kubernetes/scheduler.conf"},
+    "etcd": {"client-cert-auth": "true", "peer-client-cert-auth": "true", "data-dir": None, "name": None,
+             "advertise-client-urls": None, "listen-client-urls": None},
+}
+
+# The certificate and key flags, which follow certificatesDir.
+KUBEADM_CERTIFICATE_FLAGS = {
+    "kube-apiserver": {"client-ca-file", "etcd-cafile", "etcd-certfile", "etcd-keyfile", "kubelet-client-certificate",
+                       "kubelet-client-key", "proxy-client-cert-file", "proxy-client-key-file",
+                       "requestheader-client-ca-file", "service-account-key-file", "service-account-signing-key-file",
+                       "tls-cert-file", "tls-private-key-file"},
+    "kube-controller-manager": {"client-ca-file", "cluster-signing-cert-file", "cluster-signing-key-file",
+                                "requestheader-client-ca-file", "root-ca-file", "service-account-private-key-file"},
+    "kube-scheduler": set(),
+    "etcd": {"cert-file", "key-file", "peer-cert-file", "peer-key-file", "peer-trusted-ca-file", "trusted-ca-file"},
+}
+_CERTIFICATE_FLAG_RE = re.compile(r".*(-file|cafile|certfile|keyfile|-certificate|-key)$")
+
+# The directories /etc/ssl/certs may link into, which kubeadm mounts read-only into kube-apiserver and
+# kube-controller-manager when the node has them (the audit cannot predict them: (None, None, True)).
+KUBEADM_CA_CERTS_VOLUMES = {"etc-ca-certificates", "etc-pki-ca-trust", "etc-pki-tls-certs",
+                            "usr-local-share-ca-certificates", "usr-share-ca-certificates"}
+
+# component -> volume -> (hostPath, mountPath, readOnly) in every supported minor.
+KUBEADM_VOLUMES = {
+    "kube-apiserver": {"k8s-certs": (None, None, True), "ca-certs": ("/etc/ssl/certs", "/etc/ssl/certs", True)},
+    "kube-controller-manager": {
+        "k8s-certs": (None, None, True), "ca-certs": ("/etc/ssl/certs", "/etc/ssl/certs", True),
+        "kubeconfig": ("/etc/kubernetes/controller-manager.conf", "/etc/kubernetes/controller-manager.conf", True)},
+    "kube-scheduler": {"kubeconfig": ("/etc/kubernetes/scheduler.conf", "/etc/kubernetes/scheduler.conf", True)},
+    "etcd": {"etcd-data": (None, None, False), "etcd-certs": (None, None, False)},  # dataDir, certificatesDir/etcd
+}
+_FLEXVOLUME_DIR = "/usr/libexec/kubernetes/kubelet-plugins/volume/exec"
+
+
+def _kubeadm_volumes(minor, component):
+    return {name: (volume["host_path"], volume["mount_path"], volume["read_only"])
+            for name, volume in DATA[minor]["kubeadm"][component]["volumes"].items()}
+
+
+@pytest.mark.parametrize("minor", COMMITTED)
+def test_kubeadm_data_is_well_formed(minor):
+    kubeadm = DATA[minor]["kubeadm"]
+    assert sorted(kubeadm) == sorted(KUBEADM_COMPONENTS)
+    for component, info in kubeadm.items():
+        assert sorted(info) == ["args", "volumes"], component
+        assert len(info["args"]) >= 5 and len(info["volumes"]) >= 1, component
+        for name, value in info["args"].items():
+            assert re.fullmatch(r"[a-z0-9][a-z0-9-]*", name), (component, name)
+            assert value is None or (isinstance(value, str) and value), (component, name, value)
+        for name, volume in info["volumes"].items():
+            assert sorted(volume) == ["host_path", "mount_path", "read_only"], (component, name)
+            assert isinstance(volume["read_only"], bool)
+            for path in (volume["host_path"], volume["mount_path"]):
+                assert path is None or path.startswith("/"), (component, name, path)
+    # nothing of the two runs' own configuration is left in a literal
+    text = json.dumps(kubeadm)
+    for word in ("sck8s", "10.1.2.3", "fd00:", "/tmp/", "certs-b", "7443", "registry.k8s.io"):
+        assert word not in text, word
+
+
+@pytest.mark.parametrize("minor", COMMITTED)
+@pytest.mark.parametrize("component", sorted(KUBEADM_ARGS))
+def test_kubeadm_args_the_product_relies_on(minor, component):
+    args = DATA[minor]["kubeadm"][component]["args"]
+    assert {name: args.get(name, "(not given)") for name in KUBEADM_ARGS[component]} == KUBEADM_ARGS[component]
+
+
+@pytest.mark.parametrize("minor", COMMITTED)
+@pytest.mark.parametrize("component", KUBEADM_COMPONENTS)
+def test_kubeadm_certificate_flags_follow_the_certificates_dir(minor, component):
+    args = DATA[minor]["kubeadm"][component]["args"]
+    paths = {name for name in args if _CERTIFICATE_FLAG_RE.fullmatch(name)}
+    assert paths == KUBEADM_CERTIFICATE_FLAGS[component]
+    assert {name: args[name] for name in paths if args[name] is not None} == {}
+
+
+@pytest.mark.parametrize("minor", COMMITTED)
+@pytest.mark.parametrize("component", KUBEADM_COMPONENTS)
+def test_kubeadm_volumes(minor, component):
+    volumes = _kubeadm_volumes(minor, component)
+    assert {name: volumes.get(name) for name in KUBEADM_VOLUMES[component]} == KUBEADM_VOLUMES[component]
+    ca_certs = {name for name in volumes if name in KUBEADM_CA_CERTS_VOLUMES}
+    if component in ("kube-apiserver", "kube-controller-manager"):
+        assert ca_certs == KUBEADM_CA_CERTS_VOLUMES
+        assert {volumes[name] for name in ca_certs} == {(None, None, True)}
+    else:
+        assert not ca_certs
+    # kubeadm v1.36 stopped mounting the FlexVolume plugin directory (writable) into kube-controller-manager
+    flexvolume = (_FLEXVOLUME_DIR, _FLEXVOLUME_DIR, False)
+    has_flexvolume = component == "kube-controller-manager" and _minor_key(minor) < (1, 36)
+    assert volumes.get("flexvolume-dir") == (flexvolume if has_flexvolume else None)
+    extra = set(volumes) - set(KUBEADM_VOLUMES[component]) - KUBEADM_CA_CERTS_VOLUMES - {"flexvolume-dir"}
+    assert not extra, "volumes kubeadm %s writes that these tests do not know: %s" % (minor, sorted(extra))
+
+
+def _pod(component, command, volumes=(), mounts=()):
+    return {"apiVersion": "v1", "kind": "Pod", "spec": {
+        "containers": [{"name": component, "command": [component] + list(command), "volumeMounts": list(mounts)}],
+        "volumes": [{"name": name, "hostPath": {"path": path, "type": "DirectoryOrCreate"}} for name, path in volumes]}}
+
+
+def test_kubeadm_manifest_is_read_flag_by_flag():
+    pod = _pod("kube-scheduler", ["--bind-address=127.0.0.1", "--feature-gates=A=true,B=false", "--empty="],
+               [("kubeconfig", "/etc/kubernetes/scheduler.conf"), ("rw", "/srv")],
+               [{"name": "kubeconfig", "mountPath": "/etc/kubernetes/scheduler.conf", "readOnly": True},
+                {"name": "rw", "mountPath": "/mnt"}])
+    args, volumes = _FLAG_DATA.pod_command_and_volumes(pod, "kube-scheduler")
+    assert args == {"bind-address": "127.0.0.1", "feature-gates": "A=true,B=false", "empty": ""}
+    assert volumes == {"kubeconfig": ("/etc/kubernetes/scheduler.conf", "/etc/kubernetes/scheduler.conf", True),
+                       "rw": ("/srv", "/mnt", False)}
+
+
+@pytest.mark.parametrize("command, volumes, mounts, error", [
+    (["--v=2", "--v=4"], (), (), "--v is given twice"),
+    (["--leader-elect"], (), (), "is not --name=value"),
+    (["-v=2"], (), (), "is not --name=value"),
+    ([], (), [{"name": "gone", "mountPath": "/x"}], "mount gone has no volume"),
+    ([], [("unmounted", "/x")], (), "volumes not mounted: ['unmounted']"),
+    ([], [("sub", "/x")], [{"name": "sub", "mountPath": "/y", "subPath": "z"}], "mount sub is more than a path"),
+])
+def test_kubeadm_manifest_surprises_fail(command, volumes, mounts, error):
+    with pytest.raises(_FLAG_DATA.FlagDataError, match=re.escape(error)):
+        _FLAG_DATA.pod_command_and_volumes(_pod("etcd", command, volumes, mounts), "etcd")
+
+
+def test_kubeadm_runs_differ_in_every_value_a_node_or_cluster_configures():
+    first, second = _FLAG_DATA.KUBEADM_RUNS
+    assert sorted(first) == sorted(second)
+    assert {key for key in first if first[key] == second[key]} == set()
+    assert [run["podSubnet"] is None for run in (first, second)].count(True) == 1
+    assert [run["controlPlaneEndpoint"] is None for run in (first, second)].count(True) == 1
+    assert ":" in second["advertiseAddress"] and ":" not in first["advertiseAddress"]  # IPv6 and IPv4
+
+
+def test_kubeadm_runs_are_merged_into_literals_and_derived_values():
+    first = ({"bind-address": "127.0.0.1", "name": "a"}, {"k8s-certs": ("/a/pki", "/a/pki", True),
+                                                          "kubeconfig": ("/etc/k.conf", "/etc/k.conf", True)})
+    second = ({"bind-address": "127.0.0.1", "name": "b", "cluster-cidr": "10.244.0.0/16"},
+              {"k8s-certs": ("/b/pki", "/b/pki", True), "kubeconfig": ("/etc/k.conf", "/etc/k.conf", True)})
+    merged = _FLAG_DATA.merge_runs("kube-scheduler", first, second)
+    assert merged["args"] == {"bind-address": "127.0.0.1", "cluster-cidr": None, "name": None}
+    assert merged["volumes"] == {
+        "k8s-certs": {"host_path": None, "mount_path": None, "read_only": True},
+        "kubeconfig": {"host_path": "/etc/k.conf", "mount_path": "/etc/k.conf", "read_only": True}}
+    with pytest.raises(_FLAG_DATA.FlagDataError, match="other volumes"):
+        _FLAG_DATA.merge_runs("kube-scheduler", first, (second[0], {"k8s-certs": ("/b/pki", "/b/pki", True)}))
+    with pytest.raises(_FLAG_DATA.FlagDataError, match="read-only in one run only"):
+        writable = dict(second[1], kubeconfig=("/etc/k.conf", "/etc/k.conf", False))
+        _FLAG_DATA.merge_runs("kube-scheduler", first, (second[0], writable))
+
+
+def test_kubeadm_ca_certs_volumes_are_those_of_the_host():
+    here = {"/etc/ca-certificates", "/usr/share/ca-certificates"}
+    volumes = {"ca-certs": ("/etc/ssl/certs", "/etc/ssl/certs", True),
+               "etc-ca-certificates": ("/etc/ca-certificates", "/etc/ca-certificates", True),
+               "usr-share-ca-certificates": ("/usr/share/ca-certificates", "/usr/share/ca-certificates", True)}
+    kept = _FLAG_DATA.take_ca_certs_volumes("kube-apiserver", volumes, exists=here.__contains__)
+    assert kept == {"ca-certs": ("/etc/ssl/certs", "/etc/ssl/certs", True)}
+    for component, exists in (("kube-apiserver", (here | {"/etc/pki/ca-trust"}).__contains__),  # one missing
+                              ("kube-apiserver", {"/etc/ca-certificates"}.__contains__),  # one too many
+                              ("kube-scheduler", here.__contains__)):  # not kubeadm's for the scheduler
+        with pytest.raises(_FLAG_DATA.FlagDataError, match="CA certificate volumes"):
+            _FLAG_DATA.take_ca_certs_volumes(component, volumes, exists=exists)
+
+
 # --- against the binaries, where they are built ------------------------------------------------------------
 
 _BUILT = [minor for minor in MINORS if _FLAG_DATA.release(minor)]
@@ -288,3 +481,11 @@ def test_hidden_flags_are_accepted_by_the_binaries(component):
         assert not refused, (minor, refused)
         for arg, dummy, note in results:
             assert "has been deprecated" in note, (minor, arg, note)
+
+
+@pytest.mark.skipif(not _BUILT, reason="no real Kubernetes binaries built here (tests/testbed/k8s_bins.py)")
+@pytest.mark.parametrize("minor", _BUILT)
+def test_kubeadm_writes_what_the_json_says(minor):
+    record = _FLAG_DATA.release(minor)
+    bindir = pathlib.Path(record["kubernetes_dir"]) / "bin"
+    assert _FLAG_DATA.kubeadm_data(bindir, record["kubernetes_version"]) == DATA[minor]["kubeadm"]

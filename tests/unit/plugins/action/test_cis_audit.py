@@ -48,7 +48,7 @@ def test_one_module_call_and_evaluation(kubeadm_facts):
     assert action._execute_module.call_count == 1
     kwargs = action._execute_module.call_args.kwargs
     assert kwargs["module_name"] == "secure_cluster.k8s.node_facts"
-    assert kwargs["module_args"] == {}
+    assert kwargs["module_args"] == {"kubeadm_config": True}
     assert result["changed"] is False
     assert not result.get("failed")
     cis = result["cis"]
@@ -68,9 +68,10 @@ def test_check_mode_is_supported(kubeadm_facts):
 def test_level_ids_and_waivers_are_passed(kubeadm_facts):
     args = {"level": 1, "ids": ["1.2"], "today": "2026-06-01",
             "waivers": [{"id": "1.2.5", "reason": "serving certs pending", "expires": "2026-12-31"}],
-            "sysctls": ["net.ipv4.ip_forward"]}
+            "sysctls": ["net.ipv4.ip_forward"], "kubeadm_upgrade": False}
     action, result = run_action(args, {"node_facts": kubeadm_facts})
-    assert action._execute_module.call_args.kwargs["module_args"] == {"sysctls": ["net.ipv4.ip_forward"]}
+    assert action._execute_module.call_args.kwargs["module_args"] == {"sysctls": ["net.ipv4.ip_forward"],
+                                                                      "kubeadm_config": False}
     controls = dict((c["id"], c) for c in result["cis"]["controls"])
     assert set(c.split(".")[1] for c in controls) == {"2"}
     assert controls["1.2.5"]["status"] == "WAIVED"

@@ -146,8 +146,10 @@ def test_fresh_kubeadm_node_verdicts(fresh):
     assert result["totals"]["total"] == 131
     assert result["node"]["kubernetes_version"] == "1.33.4"
     assert result["node"]["targets"] == ["master", "etcd", "controlplane", "node", "policies"]
-    assert result["messages"] == []
-    assert result["drift"] == []
+    # the fixture node has no kubectl to read the kubeadm ConfigMaps with (test_cis_eval_upgrade.py gives it one)
+    assert result["messages"] == ["kubeadm upgrade not judged: the kubeadm ConfigMaps could not be read: kubectl not "
+                                  "found (/usr/local/bin/kubectl, /usr/bin/kubectl or in PATH)"]
+    assert result["drift"] == [] and result["upgrade_drift"] == []
 
 
 def test_fresh_result_fields(fresh):

@@ -86,6 +86,30 @@ def test_compare_and_fleet(tmp_path, catalog):
     assert totals["hosts_still_failing"] == (["h1", "h2"] if failed_after else ["h2"])
 
 
+def test_controls_that_will_drift_on_upgrade_are_kept_by_their_roles(tmp_path, catalog):
+    ev = _evaluate(tmp_path, catalog, "cp1", variant="hardened")
+    base = cis_remediation.plan(ev)
+    # as cis_eval marks them when the ClusterConfiguration would not keep the apiserver's and scheduler's profiling
+    # (test_cis_eval_upgrade.py), and a drifting control without a role
+    controls = {c["id"]: c for c in ev["controls"]}
+    unowned = next(c for c in ev["controls"] if c["status"] == "PASS" and not c.get("remediated_by"))
+    for cid in ("1.2.15", "1.4.1", unowned["id"]):
+        assert controls[cid]["status"] == "PASS"
+        controls[cid]["upgrade_drift"] = True
+    p = cis_remediation.plan(ev)
+    assert p["fix"] == base["fix"] and p["keep"] == ["1.2.15", "1.4.1"]
+    assert p["unfixable"] == base["unfixable"] + [unowned["id"]]
+    assert p["by_role"]["apiserver"] == base["by_role"].get("apiserver", []) + ["1.2.15"]
+    assert p["by_role"]["scheduler"] == base["by_role"].get("scheduler", []) + ["1.4.1"]
+    assert set(p["roles"]) == set(base["roles"]) | {"apiserver", "scheduler"}
+    on = {v for v, enabled in p["toggles"].items() if enabled}
+    assert on - {v for v, enabled in base["toggles"].items() if enabled} == {
+        controls["1.2.15"]["remediated_by"]["var"], controls["1.4.1"]["remediated_by"]["var"]}
+    delta = cis_remediation.compare(ev, _evaluate(tmp_path, catalog, "after", variant="hardened"))
+    assert sorted(delta["upgrade_drift_before"]) == sorted(["1.2.15", "1.4.1", unowned["id"]])
+    assert delta["upgrade_drift_after"] == []
+
+
 @pytest.mark.parametrize("bad", [None, [], {"cis": {"no": "controls"}}, {"controls": "x"}])
 def test_bad_input_is_a_clear_filter_error(bad):
     filters = FilterModule().filters()

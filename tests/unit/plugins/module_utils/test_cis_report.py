@@ -13,6 +13,7 @@ from ansible_collections.secure_cluster.k8s.plugins.module_utils import cis_repo
 from ansible_collections.secure_cluster.k8s.plugins.module_utils.cis_eval import evaluate
 from ansible_collections.secure_cluster.k8s.plugins.module_utils.node_facts_collect import collect
 from ansible_collections.secure_cluster.k8s.tests.unit.plugins.module_utils import kubeadm_node
+from ansible_collections.secure_cluster.k8s.tests.unit.plugins.module_utils import test_cis_eval_upgrade as up
 
 CATALOG_PATH = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "catalog", "cis_kubernetes_v1.12.yml")
 
@@ -134,3 +135,23 @@ def test_empty_results():
     assert ET.fromstring(cis_report.to_junit([])).get("tests") == "0"
     assert "fleet (0)" in cis_report.to_markdown([])
     assert cis_report.gate([], "any", 0)[0] is True
+
+
+def test_will_drift_on_upgrade_in_every_report(tmp_path, catalog):
+    """A node whose ClusterConfiguration would not keep --profiling=false (test_cis_eval_upgrade.py builds it)."""
+    facts, _calls = up.facts_of(tmp_path, "hardened", up.FRESH_CLUSTER_CONFIG,
+                                kubeadm_node.KUBELET_CONFIG + kubeadm_node.KUBELET_CONFIG_HARDENING)
+    result = evaluate(facts, catalog, host="cp1", parse_yaml=yaml.safe_load, today="2026-06-01")
+    assert "1.2.15" in result["upgrade_drift"]
+    doc = cis_report.to_kube_bench(result)
+    checks = {t["test_number"]: t for c in doc["Controls"] for g in c["tests"] for t in g["results"]}
+    assert checks["1.2.15"]["status"] == "PASS" and checks["1.2.15"]["upgrade_drift"] is True
+    assert checks["1.2.7"]["upgrade_drift"] is False
+    assert doc["secure_cluster"]["upgrade_drift"] == result["upgrade_drift"]
+    assert "profiling" in doc["secure_cluster"]["upgrade"]["components"]["kube-apiserver"]["lost"]
+    lines = cis_report.summary_lines([result])
+    assert "    UPGRADE 1.2.15 passes now, the next kubeadm upgrade would undo it" in lines
+    md = cis_report.to_markdown([result], generated="2026-06-01 00:00 UTC")
+    section = md.split("Passing now, undone by the next `kubeadm upgrade` (will drift on upgrade):")[1]
+    assert ("- 1.2.15 Ensure that the --profiling argument is set to false: running: --profiling=false; "
+            "will drift on upgrade: kubeadm upgrade") in section

@@ -37,8 +37,9 @@ def test_documentation_is_valid_yaml():
 def test_module_returns_facts_unchanged(monkeypatch, capsys):
     seen = {}
 
-    def fake_collect(root, run_command, sysctls, extra_paths, version_from_binaries):
-        seen.update(root=root, sysctls=sysctls, extra_paths=extra_paths, vfb=version_from_binaries)
+    def fake_collect(root, run_command, sysctls, extra_paths, version_from_binaries, kubeadm_config):
+        seen.update(root=root, sysctls=sysctls, extra_paths=extra_paths, vfb=version_from_binaries,
+                    kubeadm_config=kubeadm_config)
         seen["runner"] = run_command
         return {"schema_version": 1, "hostname": "n1"}
 
@@ -51,6 +52,7 @@ def test_module_returns_facts_unchanged(monkeypatch, capsys):
     assert seen["sysctls"] == ["net.ipv4.ip_forward"]
     assert seen["extra_paths"] == ["/etc/x"]
     assert seen["vfb"] is True
+    assert seen["kubeadm_config"] is True
     assert callable(seen["runner"])
 
 
