@@ -29,7 +29,12 @@ import fnmatch
 import json
 import re
 
-from ansible_collections.secure_cluster.k8s.plugins.module_utils import cluster_audit, kubeadm_config
+from ansible_collections.secure_cluster.k8s.plugins.module_utils import (
+    cluster_audit,
+    etcd_flags,
+    k8s_flags,
+    kubeadm_config,
+)
 from ansible_collections.secure_cluster.k8s.plugins.module_utils.etcd_flags import apply_env
 from ansible_collections.secure_cluster.k8s.plugins.module_utils.k8s_args import (
     ParsedArgs,
@@ -198,9 +203,9 @@ class State(object):
         return self.env_sources.get(flag) or "--%s" % flag
 
 
-def etcd_state(kind, argv, env, source):
+def etcd_state(kind, argv, env, source, flag_types=None):
     """An etcd State from its command line and its ``ETCD_*`` environment, merged as etcd merges them."""
-    args = parse_argv(argv)
+    args = parse_argv(argv, flag_types=flag_types)
     applied, conflicts = apply_env(args.flags, env if isinstance(env, dict) else {})
     if applied:
         args = ParsedArgs(args.program, [(flag, val) for flag, (dummy, val) in applied.items()] + args.occurrences,
@@ -287,6 +292,24 @@ class NodeView(object):
         return _d(_d(self.facts.get("etcd")).get("service"))
 
     # -- component states -----------------------------------------------------------------------------------
+    def flag_types(self, comp):
+        """The flag types of the component's version, so that a bare flag is read as the component reads it (the
+        manifest editor reads with the same table); None when the version is not known to the flag data, and
+        k8s_args' list of boolean flags applies."""
+        versions = _d(self.facts.get("version"))
+        version = _d(_d(versions.get("components")).get(comp)).get("version")
+        if not version and comp != "etcd":
+            version = versions.get("kubernetes")
+        if not version:
+            return None
+        try:
+            return etcd_flags.flags_for(version) if comp == "etcd" else k8s_flags.flags_for(comp, version)
+        except (ValueError, KeyError):
+            return None
+
+    def parse(self, comp, argv):
+        return parse_argv(argv, flag_types=self.flag_types(comp))
+
     def _manifest_argv(self, comp):
         path, text = self.manifest_for(comp)
         if path is None:
@@ -370,19 +393,19 @@ class NodeView(object):
             config, config_path = self._proxy_config()
         if procs:
             proc = procs[0]
-            running = State("running", parse_argv(proc["argv"]), "process %s" % proc.get("pid"), config, config_path)
+            running = State("running", self.parse(comp, proc["argv"]), "process %s" % proc.get("pid"), config, config_path)
         if comp == "etcd":
             running, configured = self._etcd_states(procs)
         elif comp in STATIC_POD_COMPONENTS:
             path, argv = self._manifest_argv(comp)
             if argv is not None:
-                configured = State("configured", parse_argv(argv), path)
+                configured = State("configured", self.parse(comp, argv), path)
         elif comp == "kubelet":
             service = _d(_d(self.facts.get("kubelet")).get("service"))
             argv = service.get("exec_argv") or []
             if argv:
                 unit_files = [f.get("path") for f in service.get("files") or [] if isinstance(f, dict)]
-                configured = State("configured", parse_argv(argv), "systemd unit %s" % ", ".join(unit_files),
+                configured = State("configured", self.parse(comp, argv), "systemd unit %s" % ", ".join(unit_files),
                                    config, config_path)
             elif config is not None and running is None:
                 configured = State("configured", parse_argv([]), "kubelet config", config, config_path)
@@ -427,7 +450,7 @@ class NodeView(object):
             pod, container, argv = self._manifest_pods[comp]
             try:
                 # the command line only: kubeadm writes no environment, so an ETCD_* variable is lost too
-                regen = kubeadm_config.regenerate(config, comp, parse_argv(argv).occurrences,
+                regen = kubeadm_config.regenerate(config, comp, self.parse(comp, argv).occurrences,
                                                   kubeadm_config.host_path_volumes(pod, container), defaults[comp])
             except kubeadm_config.ConfigError as exc:
                 if comp != "etcd" or "external" not in str(exc):
@@ -435,8 +458,8 @@ class NodeView(object):
                 continue
             info["components"][comp] = regen
             argv = [comp] + ["--%s=%s" % pair for pair in regen["args"]]
-            info["states"][comp] = (etcd_state("upgrade", argv, None, source) if comp == "etcd"
-                                    else State("upgrade", parse_argv(argv), source))
+            info["states"][comp] = (etcd_state("upgrade", argv, None, source, self.flag_types(comp))
+                                    if comp == "etcd" else State("upgrade", self.parse(comp, argv), source))
             for name, host, mount in regen["lost_volumes"]:
                 info["notes"].append("kubeadm upgrade would drop the %s volume %s (%s mounted at %s)"
                                      % (comp, name, host, mount))
@@ -466,7 +489,8 @@ class NodeView(object):
         running = configured = None
         if procs:
             proc = procs[0]
-            running = etcd_state("running", proc["argv"], proc.get("environ"), "process %s" % proc.get("pid"))
+            running = etcd_state("running", proc["argv"], proc.get("environ"), "process %s" % proc.get("pid"),
+                                 self.flag_types("etcd"))
             if proc.get("environ") is None:
                 # reading another user's /proc/PID/environ needs CAP_SYS_PTRACE, which root in a container lacks
                 running.partial = ("the ETCD_* environment of etcd (process %s) is not readable (root without "
@@ -474,10 +498,11 @@ class NodeView(object):
         path, argv = self._manifest_argv("etcd")
         service = self.etcd_service()
         if argv is not None:
-            configured = etcd_state("configured", argv, self._manifest_env.get("etcd"), path)
+            configured = etcd_state("configured", argv, self._manifest_env.get("etcd"), path, self.flag_types("etcd"))
         elif path is None and service.get("exec_argv") and (service.get("enabled") or running is not None):
             configured = etcd_state("configured", service["exec_argv"], service.get("environment"),
-                                    "systemd unit %s" % ", ".join(service.get("files") or []))
+                                    "systemd unit %s" % ", ".join(service.get("files") or []),
+                                    self.flag_types("etcd"))
         return running, configured
 
 

@@ -29,7 +29,9 @@ import shlex
 __all__ = [
     "KNOWN_BOOL_FLAGS",
     "ParsedArgs",
+    "normalizes_names",
     "parse_argv",
+    "tokenize",
     "parse_cmdline_bytes",
     "split_list",
     "parse_map",
@@ -260,30 +262,73 @@ def _strip_dashes(name):
 
 
 def _is_bool(name, flag_types, bool_flags):
+    """Whether a bare ``--name`` stands alone: pflag's bool flags and the flags with an optional value
+    (``NoOptDefVal``, typed ``version[=true]`` in ``--help``) never take the next token as their value."""
     if flag_types and name in flag_types:
-        return str(flag_types[name]).lower() in ("bool", "boolean")
+        kind = str(flag_types[name]).lower()
+        return kind in ("bool", "boolean") or kind.endswith("[=true]")
     if bool_flags is not None and name in bool_flags:
         return True
     return name in KNOWN_BOOL_FLAGS
 
 
+_NUMBER_RE = re.compile(r"^-(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$")
+
+
 def _looks_like_flag(token):
-    return token.startswith("-") and len(token) > 1 and not _is_number(token)
+    # A negative number is a value (``--v -1`` is not a flag), as the components' users write it.
+    return token.startswith("-") and len(token) > 1 and token != "--" and not _NUMBER_RE.match(token)
 
 
-def _is_number(token):
-    try:
-        float(token)
-        return True
-    except ValueError:
-        return False
+def normalizes_names(program):
+    """Whether a program folds ``_`` into ``-`` in flag names: the Kubernetes components register
+    ``cliflag.WordSepNormalizeFunc`` (``--audit_log_path`` is ``--audit-log-path``); etcd uses Go's flag package,
+    which does not."""
+    return str(program or "").rsplit("/", 1)[-1] != "etcd"
 
 
-def parse_argv(argv, flag_types=None, bool_flags=None, has_program=True):
+def tokenize(tokens, flag_types=None, bool_flags=None, normalize=True):
+    """The one reading of command-line tokens (without the program), shared by the audit, the manifest editor and
+    the node facts: ``[[name|None, value|None, [raw tokens]], ...]`` in order; ``name`` is None for a positional
+    token. ``value`` is None for a bare flag. The raw tokens let an editor rewrite one item and keep the rest.
+
+    ``--name=value``/``-name=value`` and ``--name value`` (the next token, unless the flag is boolean or the
+    next token looks like a flag); ``--`` ends the flags; ``normalize`` folds ``_`` into ``-`` in names.
+    """
+    items = []
+    tokens = [t if isinstance(t, str) else str(t) for t in tokens or []]
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i]
+        i += 1
+        if tok == "--":
+            items.extend([None, None, [t]] for t in tokens[i - 1:])
+            break
+        body = tok[2:] if tok.startswith("--") else tok[1:]
+        if not _looks_like_flag(tok) or not body or body.startswith("-"):
+            items.append([None, None, [tok]])
+            continue
+        name, eq, value = body.partition("=")
+        if normalize:
+            name = name.replace("_", "-")
+        if eq:
+            items.append([name, value, [tok]])
+        elif (_is_bool(name, flag_types, bool_flags) or i >= len(tokens) or _looks_like_flag(tokens[i])
+              or tokens[i] == "--"):
+            # A non-bool flag at the end or before another flag: pflag would refuse it; kept bare.
+            items.append([name, None, [tok]])
+        else:
+            items.append([name, tokens[i], [tok, tokens[i]]])
+            i += 1
+    return items
+
+
+def parse_argv(argv, flag_types=None, bool_flags=None, has_program=True, normalize=None):
     """Parse ``argv`` (a list of strings; ``argv[0]`` is the program unless ``has_program`` is false).
 
     ``flag_types``: optional ``{name: pflag type}`` (``"bool"`` marks booleans), e.g. from
     ``k8s_flags.flags_for(component, version)``; ``bool_flags``: optional extra boolean flag names.
+    ``normalize``: fold ``_`` into ``-`` in flag names; by default as the program does (:func:`normalizes_names`).
     Never raises on odd input: a non-list or ``None`` gives an empty result.
     """
     if argv is None:
@@ -295,38 +340,22 @@ def parse_argv(argv, flag_types=None, bool_flags=None, has_program=True):
     if has_program and tokens:
         program = tokens[0]
         tokens = tokens[1:]
+    if normalize is None:
+        normalize = normalizes_names(program)
     occurrences = []
     positional = []
     bare = set()
-    i = 0
-    while i < len(tokens):
-        tok = tokens[i]
-        i += 1
-        if tok == "--":
-            positional.extend(tokens[i:])
-            break
-        if not _looks_like_flag(tok):
-            positional.append(tok)
+    ended = False
+    for name, value, raw in tokenize(tokens, flag_types, bool_flags, normalize):
+        if name is None:
+            if raw == ["--"] and not ended:
+                ended = True  # the end-of-flags marker itself is not an argument
+            else:
+                positional.extend(raw)
             continue
-        body = tok[2:] if tok.startswith("--") else tok[1:]
-        if not body or body.startswith("-"):
-            positional.append(tok)
-            continue
-        name, eq, value = body.partition("=")
-        if eq:
-            occurrences.append((name, value))
-            continue
-        if _is_bool(name, flag_types, bool_flags):
-            occurrences.append((name, None))
+        occurrences.append((name, value))
+        if value is None:
             bare.add(name)
-            continue
-        if i < len(tokens) and not _looks_like_flag(tokens[i]) and tokens[i] != "--":
-            occurrences.append((name, tokens[i]))
-            i += 1
-            continue
-        # A non-bool flag at the end (or followed by another flag): pflag would error; record it bare.
-        occurrences.append((name, None))
-        bare.add(name)
     return ParsedArgs(program, occurrences, positional, bare)
 
 

@@ -35,6 +35,7 @@ import tempfile
 
 from ansible_collections.secure_cluster.k8s.plugins.module_utils import etcd_flags
 from ansible_collections.secure_cluster.k8s.plugins.module_utils import k8s_flags
+from ansible_collections.secure_cluster.k8s.plugins.module_utils.k8s_args import tokenize
 
 # Comma-list flags whose members are merged (existing members kept, new ones appended) unless replaced.
 DEFAULT_BACKUP_DIR = "/var/lib/secure_cluster/backups/manifests"
@@ -94,7 +95,6 @@ PLUGINS_NEEDING_CONFIG = ("EventRateLimit", "ImagePolicyWebhook")
 KEEP_AUTHORIZERS = ("Node", "RBAC")
 
 _VERSION_RE = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?")
-_NUMBER_RE = re.compile(r"^-?[0-9.]+$")
 
 
 class ManifestError(ValueError):
@@ -186,38 +186,6 @@ def detect_version(image):
 # ------------------------------------------------------------------------------------------------------------
 # command line items
 # ------------------------------------------------------------------------------------------------------------
-
-
-def _looks_like_flag(token):
-    return token.startswith("-") and len(token) > 1 and token != "--" and not _NUMBER_RE.match(token)
-
-
-def _tokenize(tokens, flag_types):
-    """argv tokens -> items ``[name|None, value|None, [raw tokens]]`` (name None: positional/unparsed)."""
-    items = []
-    i = 0
-    tokens = [str(t) for t in tokens]
-    while i < len(tokens):
-        tok = tokens[i]
-        i += 1
-        if tok == "--":
-            items.extend([None, None, [t]] for t in tokens[i - 1:])
-            break
-        if not _looks_like_flag(tok):
-            items.append([None, None, [tok]])
-            continue
-        name, eq, value = tok.lstrip("-").partition("=")
-        name = name.replace("_", "-")
-        if eq:
-            items.append([name, value, [tok]])
-            continue
-        is_bool = str(flag_types.get(name, "")).lower() in ("bool", "version[=true]")
-        if is_bool or i >= len(tokens) or _looks_like_flag(tokens[i]) or tokens[i] == "--":
-            items.append([name, None, [tok]])
-            continue
-        items.append([name, tokens[i], [tok, tokens[i]]])
-        i += 1
-    return items
 
 
 def _effective(items, name):
@@ -438,9 +406,9 @@ def edit_pod(pod, flags=None, remove_flags=None, replace=None, volumes=None, con
 
     segments = []
     if isinstance(target.get("command"), list):
-        segments.append(("command", _tokenize(target["command"][1:], flag_types)))
+        segments.append(("command", tokenize(target["command"][1:], flag_types, normalize=not is_etcd)))
     if isinstance(target.get("args"), list):
-        segments.append(("args", _tokenize(target["args"], flag_types)))
+        segments.append(("args", tokenize(target["args"], flag_types, normalize=not is_etcd)))
     if not segments:
         raise ManifestError("container %s has no command or args list" % result.container)
     before = _flag_values(segments)
@@ -797,9 +765,9 @@ def pod_flags(pod, container=None, version=None):
         flag_types = etcd_flags.flags_for(version) if is_etcd else k8s_flags.flags_for(component, version)
     segments = []
     if isinstance(target.get("command"), list):
-        segments.append(("command", _tokenize(target["command"][1:], flag_types)))
+        segments.append(("command", tokenize(target["command"][1:], flag_types, normalize=not is_etcd)))
     if isinstance(target.get("args"), list):
-        segments.append(("args", _tokenize(target["args"], flag_types)))
+        segments.append(("args", tokenize(target["args"], flag_types, normalize=not is_etcd)))
     version_text = str(version).lstrip("v") if version else None
     supported = bool(version_text) and ".".join(version_text.split(".")[:2]) in k8s_flags.SUPPORTED_MINORS
     if is_etcd and version_text:
