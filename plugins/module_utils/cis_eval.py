@@ -226,6 +226,7 @@ class NodeView(object):
         self._manifest_env = {}
         self._manifest_pods = {}
         self._upgrade = None
+        self._flag_types = {}
 
     # -- basics -----------------------------------------------------------------------------------------------
     def procs(self, comp):
@@ -296,6 +297,11 @@ class NodeView(object):
         """The flag types of the component's version, so that a bare flag is read as the component reads it (the
         manifest editor reads with the same table); None when the version is not known to the flag data, and
         k8s_args' list of boolean flags applies."""
+        if comp not in self._flag_types:
+            self._flag_types[comp] = self._read_flag_types(comp)
+        return self._flag_types[comp]
+
+    def _read_flag_types(self, comp):
         versions = _d(self.facts.get("version"))
         version = _d(_d(versions.get("components")).get(comp)).get("version")
         if not version and comp != "etcd":
