@@ -31,7 +31,8 @@ only for the versions known to accept them: refusing a valid flag is safe, writi
 from __future__ import annotations
 
 import re
-import shlex
+
+from ansible_collections.secure_cluster.k8s.plugins.module_utils.k8s_args import parse_argv, split_command_line
 
 SUPPORTED_MINORS = ("3.4", "3.5", "3.6", "3.7")
 
@@ -121,6 +122,9 @@ FILE_FLAGS = frozenset(("cert-file", "key-file", "trusted-ca-file", "client-crl-
                         "peer-key-file", "peer-trusted-ca-file", "peer-crl-file", "client-cert-file",
                         "client-key-file", "peer-client-cert-file", "peer-client-key-file", "config-file"))
 # Allowed values of the enumerated string flags, per minor where they differ.
+# every name etcd has had -> its type, for reading a command line
+_FLAG_TYPES = dict((name, entry[0]) for name, entry in _FLAGS.items())
+
 _CHOICES = {
     "initial-cluster-state": {"3.4": ("new", "existing")},
     "auto-compaction-mode": {"3.4": ("periodic", "revision")},
@@ -334,26 +338,11 @@ def parse_env(text):
 
 
 def _args_flags(args_text):
-    """{flag: value} of a command-line string such as DAEMON_ARGS (``--flag=value``, ``--flag value``, bool)."""
-    found = {}
-    tokens = shlex.split(args_text or "")
-    i = 0
-    while i < len(tokens):
-        tok = tokens[i]
-        i += 1
-        if not tok.startswith("-"):
-            continue
-        name, eq, value = tok.lstrip("-").partition("=")
-        name = name.replace("_", "-")
-        if not eq:
-            kind = _FLAGS.get(name, (None,))[0]
-            if kind != _B and i < len(tokens) and not tokens[i].startswith("-"):
-                value = tokens[i]
-                i += 1
-            else:
-                value = "true"
-        found[name] = value
-    return found
+    """{flag: value} of a command-line string such as DAEMON_ARGS, read as etcd reads its argv (Go's flag package:
+    no ``_`` folding; a bare bool is ``true``)."""
+    args = parse_argv(split_command_line(args_text or ""), flag_types=_FLAG_TYPES, has_program=False,
+                      normalize=False)
+    return dict((name, args.get(name)) for name in args.flags)
 
 
 def effective_flags(text):
