@@ -3,14 +3,14 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Action plugin ``secure_cluster.k8s.kubelet_config``: read the node's KubeletConfiguration, kernel parameters,
 kubelet version and file states with one ``node_facts`` call, merge and validate on the controller, then write the
-file once (``copy``: temp file and rename on the node) only when its content or its mode/ownership differ."""
+file once (module ``owned_file``: guarded, backed up, staged and renamed on the node) only when its content or its
+mode/ownership differ."""
 
 from __future__ import annotations
 
 import base64
-import os
+import hashlib
 import re
-import time
 
 from ansible.module_utils.common.text.converters import to_native, to_text
 from ansible.plugins.action import ActionBase
@@ -29,6 +29,7 @@ ARGUMENT_SPEC = dict(
     version=dict(type="str"),
     mode=dict(type="raw", default="0600"),
     backup_dir=dict(type="path", default=DEFAULT_BACKUP_DIR),
+    backup_keep=dict(type="int", default=5),
 )
 
 
@@ -84,24 +85,6 @@ class ActionModule(ActionBase):
         if res.get("failed"):
             return None
         return bool((res.get("stat") or {}).get("exists"))
-
-    def _write_content(self, dest, content, mode, task_vars):
-        """The copy action with ``content``: temp file next to ``dest``, then rename; mode and owner set."""
-        new_task = self._task.copy()
-        new_task.args.clear()
-        new_task.args.update(dict(content=content, dest=dest, mode=mode, owner=OWNER, group=GROUP, force=True))
-        copy_action = self._shared_loader_obj.action_loader.get(
-            "ansible.legacy.copy", task=new_task, connection=self._connection, play_context=self._play_context,
-            loader=self._loader, templar=self._templar, shared_loader_obj=self._shared_loader_obj)
-        return copy_action.run(task_vars=task_vars)
-
-    def _set_attributes(self, path, mode, task_vars):
-        return self._module("ansible.legacy.file", {"path": path, "mode": mode, "owner": OWNER, "group": GROUP},
-                            task_vars)
-
-    def _make_dir(self, path, task_vars):
-        return self._module("ansible.legacy.file", {"path": path, "state": "directory", "mode": "0700",
-                                                    "owner": OWNER, "group": GROUP}, task_vars)
 
     # -- main --------------------------------------------------------------------------------------------------
     def run(self, tmp=None, task_vars=None):
@@ -207,20 +190,12 @@ class ActionModule(ActionBase):
             result["msg"] = "%s would be changed (%s)" % (path, what)
             return result
 
-        if content_changed:
-            backup_dir = args["backup_dir"]
-            res = self._make_dir(backup_dir, task_vars)
-            if res.get("failed"):
-                return self._fail(result, "cannot create the backup directory %s: %s" % (backup_dir, res.get("msg")))
-            backup_path = os.path.join(backup_dir, "%s.%s" % (os.path.basename(path),
-                                                              time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())))
-            res = self._write_content(backup_path, text, "0600", task_vars)
-            if res.get("failed"):
-                return self._fail(result, "cannot write the backup %s: %s" % (backup_path, res.get("msg")))
-            result["backup_path"] = backup_path
-            res = self._write_content(path, decided["after_text"], mode, task_vars)
-        else:
-            res = self._set_attributes(path, mode, task_vars)
+        # one module call: guarded by the sha256 of what was judged, backed up (pruned), staged and renamed in
+        res = self._module("secure_cluster.k8s.owned_file", {
+            "path": path, "content": decided["after_text"] if content_changed else text, "mode": mode,
+            "owner": OWNER, "group": GROUP, "expected_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
+            "backup_dir": args["backup_dir"], "backup_keep": args["backup_keep"]}, task_vars)
+        result["backup_path"] = res.get("backup_path")
         if res.get("failed"):
             return self._fail(result, "writing %s failed: %s" % (path, to_native(res.get("msg") or res)),
                               backup_path=result["backup_path"])

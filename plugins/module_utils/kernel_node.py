@@ -13,7 +13,8 @@ Standard library only::
 from __future__ import annotations
 
 import os
-import tempfile
+
+from ansible_collections.secure_cluster.k8s.plugins.module_utils import owned_file as owned_file_writer
 
 
 def read_text(path):
@@ -41,19 +42,13 @@ def detect_container(root="/"):
 
 
 def owned_file(module, path, content, mode=0o644):
-    """Replace the whole file when its content or mode differs (atomic rename; not in check mode)."""
+    """Replace the whole file when its content or mode differs (module_utils/owned_file.py; not in check mode)."""
     before = read_text(path)
-    changed = before is None or before != content or (os.stat(path).st_mode & 0o7777) != mode
-    if changed and not module.check_mode:
-        directory = os.path.dirname(path) or "."
-        if not os.path.isdir(directory):
-            os.makedirs(directory, 0o755)
-        fd, tmp = tempfile.mkstemp(prefix=".secure_cluster.", dir=directory)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(content)
-        os.chmod(tmp, mode)
-        module.atomic_move(tmp, path)
-    return {"changed": changed, "before": before, "after": content}
+    directory = os.path.dirname(path) or "."
+    if not module.check_mode and not os.path.isdir(directory):
+        os.makedirs(directory, 0o755)
+    written = owned_file_writer.write(path, content, mode=mode, check_mode=module.check_mode)
+    return {"changed": written["changed"], "before": before, "after": content}
 
 
 # Options both kernel modules take; their documentation is in each module.

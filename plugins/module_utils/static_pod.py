@@ -26,15 +26,11 @@ refusal in ``errors`` and the caller must not write when there is one.
 from __future__ import annotations
 
 import copy
-import datetime
-import hashlib
 import os
 import re
-import stat
-import tempfile
 
 from ansible_collections.secure_cluster.k8s.plugins.module_utils import etcd_flags
-from ansible_collections.secure_cluster.k8s.plugins.module_utils import k8s_flags
+from ansible_collections.secure_cluster.k8s.plugins.module_utils import k8s_flags, owned_file
 from ansible_collections.secure_cluster.k8s.plugins.module_utils.k8s_args import tokenize
 
 # Comma-list flags whose members are merged (existing members kept, new ones appended) unless replaced.
@@ -621,26 +617,16 @@ def _plan_file_checks(pod, container, after, result):
 def read_manifest(path):
     """The manifest's text and metadata; ``exists`` False when there is no such file."""
     try:
-        info = os.stat(path)
-    except OSError:
-        return {"exists": False, "path": path}
-    if not stat.S_ISREG(info.st_mode):
-        raise ManifestError("%s is not a regular file" % path)
-    with open(path, "rb") as handle:
-        data = handle.read()
+        current = owned_file.read(path)
+    except owned_file.OwnedFileError as exc:
+        raise ManifestError(str(exc))
+    if not current["exists"]:
+        return current
     try:
-        text = data.decode("utf-8")
+        current["content"] = current["content"].decode("utf-8")
     except UnicodeDecodeError:
         raise ManifestError("%s is not UTF-8 text" % path)
-    return {
-        "exists": True,
-        "path": path,
-        "content": text,
-        "sha256": hashlib.sha256(data).hexdigest(),
-        "mode": "%04o" % stat.S_IMODE(info.st_mode),
-        "uid": info.st_uid,
-        "gid": info.st_gid,
-    }
+    return current
 
 
 def check_node_paths(node_checks):
@@ -673,23 +659,9 @@ def check_node_paths(node_checks):
     return problems
 
 
-def backup_name(path, now=None):
-    now = now or datetime.datetime.now(datetime.timezone.utc)
-    return "%s.%s.bak" % (os.path.basename(path), now.strftime("%Y%m%dT%H%M%S.%fZ"))
-
-
-def prune_backups(backup_dir, path, keep):
-    prefix = os.path.basename(path) + "."
-    names = sorted(n for n in os.listdir(backup_dir) if n.startswith(prefix) and n.endswith(".bak"))
-    removed = []
-    for name in names[:max(0, len(names) - max(1, keep))]:
-        os.unlink(os.path.join(backup_dir, name))
-        removed.append(os.path.join(backup_dir, name))
-    return removed
-
-
 def write_manifest(path, content, expected_sha256, backup_dir, backup_keep=5, check_mode=False):
-    """Back the current file up into ``backup_dir``, then replace it atomically with ``content``.
+    """Back the current file up into ``backup_dir``, then replace it atomically with ``content``
+    (module_utils/owned_file.py: staged outside the manifest directory, so the kubelet never sees a partial pod).
 
     Refuses when the file changed since it was read (``expected_sha256``; None means "must not exist") or when
     ``backup_dir`` is inside the manifest's directory. Mode and ownership of the old file are kept (0600
@@ -700,52 +672,12 @@ def write_manifest(path, content, expected_sha256, backup_dir, backup_keep=5, ch
     if _under(backup_dir, directory):
         raise ManifestError("backup_dir %s is inside %s: a backup there would run as a second static pod"
                             % (backup_dir, directory))
-    current = read_manifest(path)
-    current_sha = current.get("sha256")
-    if current_sha != expected_sha256:
-        raise ManifestError("%s changed on the node since it was read; nothing written, run again" % path)
-    if current.get("exists") and current["content"] == content:
-        return {"changed": False, "backup_path": None}
-    if check_mode:
-        return {"changed": True, "backup_path": None}
-    backup_path = None
-    if current.get("exists"):
-        if not os.path.isdir(backup_dir):
-            os.makedirs(backup_dir, 0o700)
-        backup_path = os.path.join(backup_dir, backup_name(path))
-        fd = os.open(backup_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(current["content"].encode("utf-8"))
-            handle.flush()
-            os.fsync(handle.fileno())
-        prune_backups(backup_dir, path, backup_keep)
-        mode, uid, gid = int(current["mode"], 8), current["uid"], current["gid"]
-    else:
-        mode, uid, gid = 0o600, 0, 0
-    # A name starting with "." is ignored by the kubelet's file source while it is being written.
-    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), suffix=".tmp", dir=directory)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content.encode("utf-8"))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        if os.geteuid() == 0:
-            os.chown(tmp, uid, gid)
-        os.rename(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    try:
-        dir_fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except OSError:
-        pass
-    return {"changed": True, "backup_path": backup_path}
+        written = owned_file.write(path, content, expected_sha256=expected_sha256, backup_dir=backup_dir,
+                                   backup_keep=backup_keep, check_mode=check_mode)
+    except owned_file.OwnedFileError as exc:
+        raise ManifestError(str(exc))
+    return {"changed": written["changed"], "backup_path": written["backup_path"]}
 
 
 def pod_flags(pod, container=None, version=None):

@@ -118,6 +118,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.secure_cluster.k8s.plugins.module_utils import etcd_firewall as fw
+from ansible_collections.secure_cluster.k8s.plugins.module_utils import owned_file
 
 
 def _table(module):
@@ -136,15 +137,11 @@ def _restore(module, text):
                          restore_input=text)
 
 
-def _write_file(module, path, content):
+def _write_file(path, content):
     directory = os.path.dirname(path) or "/"
     if not os.path.isdir(directory):
         os.makedirs(directory, 0o700)
-    tmp = os.path.join(module.tmpdir, "etcd-firewall.rules")
-    with open(tmp, "w") as handle:
-        handle.write(content)
-    os.chmod(tmp, 0o600)
-    module.atomic_move(tmp, path)
+    owned_file.write(path, content, mode=0o600, uid=0, gid=0)
 
 
 def _read_file(path):
@@ -209,7 +206,7 @@ def main():
                 module.fail_json(msg="the %s chain does not read back as written" % chain, expected=rules,
                                  found=after)
         if file_change:
-            _write_file(module, p["persist_file"], boot_text)
+            _write_file(p["persist_file"], boot_text)
     module.exit_json(changed=live_change or file_change, rules=rules, jump=jump, previous_rules=previous,
                      diff=dict(before="\n".join(previous) + "\n", after="\n".join(rules) + "\n"))
 

@@ -17,8 +17,9 @@ description:
     keeping everything else kubeadm wrote (clusterDNS, cgroupDriver, staticPodPath, ...).
   - Reads the file, the kernel parameters the kubelet checks, the kubelet version and the state of the files the
     configuration names with one read-only M(secure_cluster.k8s.node_facts) call; merges and validates on the
-    controller; writes the file once, through a temporary file renamed over it, only when its content or its
-    mode/ownership differ. The previous content is saved to O(backup_dir) first.
+    controller; writes the file once, with one M(secure_cluster.k8s.owned_file) call (refused if the file changed
+    since it was read, the previous content saved to O(backup_dir) and pruned to O(backup_keep), the new one staged
+    outside the file's directory and renamed over it), only when its content or its mode/ownership differ.
   - Nothing is written when validation fails. Refused are fields the node's kubelet version does not know (the
     kubelet would ignore them and the control would not take effect), wrong types (booleans, integers, duration
     strings such as V(5m) or V(4h0m0s), TLS version names, Go cipher suite names), ports out of range,
@@ -61,6 +62,10 @@ options:
     description: Directory on the node (created with mode 0700) for a copy of the file before its content changes.
     type: path
     default: /var/lib/secure_cluster/backups/kubelet
+  backup_keep:
+    description: Number of backups of the file to keep in O(backup_dir); older ones are deleted.
+    type: int
+    default: 5
 attributes:
   action:
     support: full
@@ -143,7 +148,7 @@ backup_path:
   description: Where the previous content was saved on the node; null when nothing was written.
   returned: when the configuration could be parsed
   type: str
-  sample: /var/lib/secure_cluster/backups/kubelet/config.yaml.20260601T120000Z
+  sample: /var/lib/secure_cluster/backups/kubelet/config.yaml.20260601T120000.000000Z.bak
 mode:
   description: The mode the file has (or would have, in check mode).
   returned: success

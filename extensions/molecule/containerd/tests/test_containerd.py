@@ -106,7 +106,7 @@ def test_config_file_mode_and_backup(host):
     f = host.file(CONFIG)
     assert (f.mode, f.user, f.group) == (0o600, "root", "root")
     backups = host.check_output("ls /var/lib/secure_cluster/backups/containerd").split()
-    assert len(backups) == 1 and backups[0].startswith("config.toml.")
+    assert len(backups) == 1 and backups[0].startswith("config.toml.") and backups[0].endswith(".bak")
     # the backup is kubeadm users' config (containerd config default + SystemdCgroup), not the new one
     assert "max_concurrent_downloads" in host.file("/var/lib/secure_cluster/backups/containerd/" + backups[0]) \
         .content_string

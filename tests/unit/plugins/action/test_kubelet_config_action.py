@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 
 import pytest
 import yaml
@@ -50,20 +51,19 @@ class Node(object):
             return {"content": base64.b64encode(self.slurp[args["src"]].encode()).decode()}
         if name == "ansible.legacy.stat":
             return {"stat": {"exists": self.stat_exists.get(args["path"], False)}}
-        if name == "ansible.legacy.file":
-            self.writes.append(("file", args))
-            return {"changed": True}
+        if name == "secure_cluster.k8s.owned_file":
+            self.writes.append(args)
+            current = self.slurp.get(args["path"])
+            backup = None
+            if current is not None and current != args["content"] and args.get("backup_dir"):
+                backup = "%s/config.yaml.20261207T120000.000000Z.bak" % args["backup_dir"]
+            return {"changed": True, "backup_path": backup}
         raise AssertionError("unexpected module %s" % name)
-
-    def write_content(self, dest, content, mode, task_vars):
-        self.writes.append(("copy", {"dest": dest, "content": content, "mode": mode}))
-        return {"changed": True}
 
 
 def run(args, node, check_mode=False, diff=False):
     action = new_action(kubelet_config, "kubelet_config", args, check_mode, diff)
     action._module = node.module
-    action._write_content = node.write_content
     return action.run(task_vars={"inventory_hostname": "cp1"})
 
 
@@ -71,7 +71,7 @@ SETTINGS = {"readOnlyPort": 0, "streamingConnectionIdleTimeout": "5m", "protectK
 
 
 def test_merge_backup_and_one_write():
-    node = Node(facts(kubeadm_text("1.33")))
+    node = Node(facts(kubeadm_text("1.33")), slurp={PATH: kubeadm_text("1.33")})
     result = run({"settings": SETTINGS}, node)
     assert not result.get("failed"), result
     assert result["changed"] is True
@@ -80,15 +80,16 @@ def test_merge_backup_and_one_write():
     node_facts_args = node.calls[0][1]
     assert node.calls[0][0] == "secure_cluster.k8s.node_facts"
     assert node_facts_args["sysctls"] == list(GOOD_SYSCTLS) and node_facts_args["version_from_binaries"] is True
-    kinds = [(kind, args.get("dest") or args.get("path")) for kind, args in node.writes]
-    assert kinds[0] == ("file", "/var/lib/secure_cluster/backups/kubelet")
-    assert kinds[1][0] == "copy" and kinds[1][1].startswith("/var/lib/secure_cluster/backups/kubelet/config.yaml.")
-    assert kinds[2] == ("copy", PATH) and len(kinds) == 3
-    assert node.writes[1][1]["content"] == kubeadm_text("1.33")
-    written = yaml.safe_load(node.writes[2][1]["content"])
+    # one write: the merged content, guarded by the sha256 of the file that was judged, with its backup
+    assert len(node.writes) == 1
+    write = node.writes[0]
+    assert write["path"] == PATH and write["mode"] == "0600" and (write["owner"], write["group"]) == ("root", "root")
+    assert write["expected_sha256"] == hashlib.sha256(kubeadm_text("1.33").encode()).hexdigest()
+    assert write["backup_dir"] == "/var/lib/secure_cluster/backups/kubelet" and write["backup_keep"] == 5
+    written = yaml.safe_load(write["content"])
     assert written["readOnlyPort"] == 0 and written["clusterDNS"] == ["10.96.0.10"]
-    assert node.writes[2][1]["mode"] == "0600"
-    assert result["backup_path"] == kinds[1][1]
+    assert result["backup_path"] == "/var/lib/secure_cluster/backups/kubelet/config.yaml.20261207T120000.000000Z.bak"
+    assert [name for name, dummy in node.calls] == ["secure_cluster.k8s.node_facts", "secure_cluster.k8s.owned_file"]
 
 
 def test_check_mode_writes_nothing_and_predicts_with_diff():
@@ -123,7 +124,7 @@ def test_mode_change_alone_is_a_change():
     node = Node(facts(kubeadm_text("1.33"), mode="0644"))
     result = run({"settings": {"rotateCertificates": True}}, node)  # kubeadm already writes it
     assert result["changed"] is True and result["changed_keys"] == []
-    assert node.writes == [("file", {"path": PATH, "mode": "0600", "owner": "root", "group": "root"})]
+    assert [(w["path"], w["content"], w["mode"]) for w in node.writes] == [(PATH, kubeadm_text("1.33"), "0600")]
     assert result["backup_path"] is None
 
 
