@@ -219,9 +219,8 @@ def select_benchmark(version, mapping):
             return parsed[(major, step)], None
     newer = [key for key in parsed if key > (major, minor)]
     if not newer:
-        raise CatalogError("Kubernetes %s: no benchmark is mapped to a version at or below it, nor above it"
-                           % version)
+        raise CatalogError("Kubernetes %s: no benchmark is mapped to a %d.x version" % (version, major))
     oldest = min(newer)
-    return parsed[oldest], ("Kubernetes %s is older than every benchmark this collection has (the oldest, %s, is "
-                            "for %d.%d): judged against %s anyway" % (version, parsed[oldest], oldest[0],
-                                                                     oldest[1], parsed[oldest]))
+    note = "Kubernetes %s is older than every benchmark this collection has (the oldest, %s, is for %d.%d)" % (
+        version, parsed[oldest], oldest[0], oldest[1])
+    return parsed[oldest], "%s: judged against %s anyway" % (note, parsed[oldest])
