@@ -63,7 +63,8 @@ def load_catalog(path):
     """The resolved, validated catalog in ``path``. A ``based_on`` base is looked up beside ``path`` first (a
     site's own overlay next to its own base), then among the collection's catalogs."""
     first = _read_yaml(path, "CIS catalog")
-    requested = (first.get("benchmark") or {}).get("id") if isinstance(first, dict) else None
+    bench = first.get("benchmark") if isinstance(first, dict) else None
+    requested = (bench.get("id") if isinstance(bench, dict) else None) or os.path.basename(path)
 
     def load(benchmark):
         if benchmark == requested:
