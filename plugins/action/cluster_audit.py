@@ -13,8 +13,8 @@ from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_native
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.secure_cluster.k8s.plugins.action.cis_audit import catalog_path, load_catalog
 from ansible_collections.secure_cluster.k8s.plugins.module_utils import cis_eval, cis_report, cluster_audit
+from ansible_collections.secure_cluster.k8s.plugins.plugin_utils import catalog as catalog_data
 from ansible_collections.secure_cluster.k8s.plugins.plugin_utils.plain import plain
 
 try:
@@ -35,7 +35,7 @@ ARGUMENT_SPEC = dict(
     trusted_subjects=dict(type="list", elements="str"),
     default_namespace_allowed=dict(type="list", elements="str"),
     exemptions=dict(type="list", elements="dict"),
-    benchmark=dict(type="str", default="cis-1.12"),
+    benchmark=dict(type="str", default=catalog_data.AUTO),
     catalog=dict(type="path"),
     level=dict(type="int", default=2, choices=[1, 2]),
     ids=dict(type="list", elements="str", default=[]),
@@ -69,13 +69,15 @@ def run_audit(args):
                          "the input has no Kubernetes objects this audit reads")
     options = dict((k, plain(args[k])) for k in OPTION_KEYS if args.get(k) is not None)
     evidence = cluster_audit.audit(inv, options)
-    catalog = load_catalog(catalog_path(args["benchmark"], args.get("catalog")))
     version = args.get("kubernetes_version") or evidence["kubernetes_version"]
+    catalog, note = catalog_data.choose(args.get("benchmark") or catalog_data.AUTO, version, args.get("catalog"))
     facts = {"hostname": args["cluster_name"], "version": {"kubernetes": version}}
     evaluation = cis_eval.evaluate(
         facts, catalog, host=args["cluster_name"], level=args["level"], ids=args["ids"] or None,
         skip_ids=args["skip_ids"] or None, targets=["policies"], waivers=plain(args["waivers"]),
         today=args.get("today"), cluster=evidence)
+    if note:
+        evaluation["messages"].insert(0, note)
     return evaluation, evidence
 
 

@@ -30,6 +30,7 @@ import json
 import re
 
 from ansible_collections.secure_cluster.k8s.plugins.module_utils import (
+    cis_catalog,
     cluster_audit,
     etcd_flags,
     k8s_flags,
@@ -70,8 +71,8 @@ def _d(value):
     return value if isinstance(value, dict) else {}
 
 
-class CatalogError(ValueError):
-    """The catalog is not usable (wrong shape)."""
+# One error type for a catalog that cannot be used, whether its overlays (cis_catalog) or its controls are wrong.
+CatalogError = cis_catalog.CatalogError
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -85,6 +86,11 @@ def validate_catalog(catalog):
     controls = catalog.get("controls")
     if not isinstance(controls, list) or not controls:
         return ["catalog has no controls list"]
+    # Overlays replace and add controls of a base; a control left in a section the overlay dropped (5.6 -> 5.7
+    # between CIS 1.10 and 1.11) would otherwise go unnoticed until a report groups it.
+    sections = catalog.get("sections")
+    if sections is not None and not isinstance(sections, dict):
+        return ["catalog sections is not a mapping"]
     seen = set()
     for index, ctl in enumerate(controls):
         where = "control #%d" % index
@@ -96,6 +102,12 @@ def validate_catalog(catalog):
             problems.append("%s has no valid string id (%r)" % (where, cid))
             continue
         where = "control %s" % cid
+        section = sections.get(ctl.get("section")) if sections is not None else None
+        if sections is not None and not isinstance(section, dict):
+            problems.append("%s: section %r is not one of the catalog's sections" % (where, ctl.get("section")))
+        elif section is not None and section.get("target") != ctl.get("target"):
+            problems.append("%s: target %r, but its section %s is in %r"
+                            % (where, ctl.get("target"), ctl.get("section"), section.get("target")))
         if cid in seen:
             problems.append("%s is listed twice" % where)
         seen.add(cid)

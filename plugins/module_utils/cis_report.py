@@ -268,28 +268,39 @@ def _md(text):
     return str(text if text is not None else "").replace("|", "\\|").replace("\n", " ")
 
 
+def _benchmark_label(bench):
+    bench = bench or {}
+    return "%s %s (%s)" % (bench.get("name") or "CIS Kubernetes Benchmark", bench.get("version") or "?",
+                           bench.get("id") or "?")
+
+
 def to_markdown(results, generated=None, title="CIS Kubernetes Benchmark audit"):
     """Fleet summary in Markdown: a counts table per host, then per host the failing recommendations,
     drift, waivers and notes."""
     generated = generated or datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    bench = {}
+    # Hosts of different Kubernetes versions are judged against different benchmarks (benchmark: auto); the
+    # heading names the benchmark only when it is one for the whole fleet.
+    benches = []
     for host_result in results:
-        bench = host_result.get("benchmark") or bench
+        label = _benchmark_label(host_result.get("benchmark"))
+        if label not in benches:
+            benches.append(label)
+    judged = benches[0] if len(benches) == 1 else "benchmark per host (%s)" % ", ".join(benches)
     out = ["# %s" % title, "",
-           "%s %s, level %s, generated %s." % (bench.get("name") or "CIS Kubernetes Benchmark",
-                                               bench.get("version") or bench.get("id") or "",
-                                               (results[0].get("level") if results else "-"), generated), ""]
-    out += ["| host | Kubernetes | targets | PASS | FAIL | WARN | WAIVED | INFO |",
-            "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |"]
+           "%s, level %s, generated %s." % (judged if results else "CIS Kubernetes Benchmark",
+                                            (results[0].get("level") if results else "-"), generated), ""]
+    out += ["| host | Kubernetes | benchmark | targets | PASS | FAIL | WARN | WAIVED | INFO |",
+            "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: |"]
     for host_result in sorted(results, key=lambda r: str(r.get("host"))):
         t = host_result.get("totals") or {}
         node = host_result.get("node") or {}
-        out.append("| %s | %s | %s | %d | %d | %d | %d | %d |" % (
+        out.append("| %s | %s | %s | %s | %d | %d | %d | %d | %d |" % (
             _md(host_result.get("host")), _md(node.get("kubernetes_version") or "?"),
+            _md((host_result.get("benchmark") or {}).get("id") or "?"),
             _md(", ".join(node.get("targets") or []) or "none"), t.get("pass", 0), t.get("fail", 0),
             t.get("warn", 0), t.get("waived", 0), t.get("info", 0)))
     ft = fleet_totals(results)
-    out.append("| **fleet (%d)** | | | %d | %d | %d | %d | %d |" % (
+    out.append("| **fleet (%d)** | | | | %d | %d | %d | %d | %d |" % (
         ft["hosts"], ft["pass"], ft["fail"], ft["warn"], ft["waived"], ft["info"]))
     for host_result in sorted(results, key=lambda r: str(r.get("host"))):
         out += ["", "## %s" % _md(host_result.get("host")), ""]
@@ -304,6 +315,7 @@ def to_markdown(results, generated=None, title="CIS Kubernetes Benchmark audit")
                     _md("%s: `%s`" % (rb.get("role"), rb.get("var")) if rb else "manual")))
         else:
             out.append("No failing recommendations.")
+        out += ["", "Judged against %s." % _md(_benchmark_label(host_result.get("benchmark")))]
         drift = [r for r in host_result.get("controls") or [] if r.get("drift")]
         if drift:
             out += ["", "Configured but not running (drift):", ""]

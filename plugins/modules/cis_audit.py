@@ -14,8 +14,11 @@ author:
   - secure_cluster.k8s maintainers (@secure-cluster)
 description:
   - Runs M(secure_cluster.k8s.node_facts) once on the target (read-only), then evaluates every recommendation of
-    the CIS Kubernetes Benchmark catalog kept as data in this collection (C(catalog/cis_kubernetes_v1.12.yml))
+    the CIS Kubernetes Benchmark catalog kept as data in this collection (C(catalog/cis_kubernetes_v*.yml))
     on the controller, and returns one result per recommendation.
+  - By default (O(benchmark=auto)) each host is judged against the benchmark kube-bench would run for its
+    Kubernetes version (C(catalog/benchmarks.yml)), read from the facts just collected, so a fleet of mixed
+    versions is judged per host; see O(benchmark).
   - Verdicts follow kube-bench, so a report agrees with kube-bench on the same node. C(PASS); C(FAIL) for a
     failing scored check; C(WARN) for a failing unscored check, a manual recommendation, or one that cannot be
     judged on this node; C(INFO) for an explicitly selected recommendation whose target is not on this node;
@@ -33,11 +36,18 @@ description:
   - This is an action plugin; the evaluation needs PyYAML on the controller, nothing but Python on the target.
 options:
   benchmark:
-    description: Benchmark version; selects C(catalog/cis_kubernetes_v<version>.yml) of this collection.
+    description:
+      - V(auto) chooses per host from its Kubernetes version as kube-bench does (C(catalog/benchmarks.yml)),
+        1.28 V(cis-1.10), 1.29 to 1.31 V(cis-1.11), 1.32 and 1.33 V(cis-1.12), 1.34 and 1.35 V(cis-2.0); a newer
+        minor takes the newest benchmark mapped at or below it. A host whose version cannot be read is judged
+        against the newest benchmark, one older than 1.28 against V(cis-1.10); the result's C(messages) say so.
+      - A benchmark id such as V(cis-1.11) forces C(catalog/cis_kubernetes_v1.11.yml) on every host.
     type: str
-    default: cis-1.12
+    default: auto
   catalog:
-    description: Path to a catalog file on the controller, instead of the collection's catalog for O(benchmark).
+    description:
+      - Path to a catalog file on the controller, instead of the collection's catalog for O(benchmark) (which is
+        then ignored). It may be an overlay (C(based_on)) of a catalog beside it or of the collection's.
     type: path
   level:
     description:
@@ -165,7 +175,8 @@ cis:
       description: Inventory host name.
       type: str
     benchmark:
-      description: C(id), C(name), C(version), C(targets) and C(sections) of the catalog used.
+      description: C(id), C(name), C(version), C(targets) and C(sections) of the catalog this host was judged
+        against.
       type: dict
     node:
       description: C(hostname), C(kubernetes_version), C(detected_targets) and the C(targets) judged.

@@ -87,9 +87,13 @@ options:
     type: list
     elements: dict
   benchmark:
-    description: Benchmark version; selects C(catalog/cis_kubernetes_v<version>.yml) of this collection.
+    description:
+      - V(auto) chooses from the cluster's Kubernetes version (O(kubernetes_version), else the one read from the
+        input) as M(secure_cluster.k8s.cis_audit) does for a node; without a version, the newest benchmark, and
+        the result's C(messages) say so.
+      - A benchmark id such as V(cis-1.11) selects C(catalog/cis_kubernetes_v1.11.yml) of this collection.
     type: str
-    default: cis-1.12
+    default: auto
   catalog:
     description: Path to a catalog file on the controller, instead of the collection's catalog.
     type: path

@@ -111,9 +111,10 @@ def test_fresh_node_fails_what_the_unit_tests_predict(fresh):
     assert all(r["status"] == "WARN" for i, r in got.items() if i.startswith("5."))
     ours = fresh["secure_cluster"]
     assert ours["host"] == HOST and ours["drift"] == []
-    # no notes, except on the node versions (K8S_VERSION) outside the 1.32-1.34 that CIS 1.12 is written for, and
+    # no notes, except on the node versions (K8S_VERSION, 1.34-1.37: cis_benchmark auto picks cis-2.0 for all) outside
+    # the 1.34-1.35 that CIS 2.0 is written for, and
     # that the stand-in nodes have no kubectl to read the kubeadm ConfigMaps with (tests/testbed/README.md)
-    assert [m for m in ours["messages"] if "is not one of the versions cis-1.12 targets" not in m] == [NO_KUBECTL]
+    assert [m for m in ours["messages"] if "is not one of the versions cis-2.0 targets" not in m] == [NO_KUBECTL]
     assert ours["upgrade"]["judged"] is False and ours["upgrade_drift"] == []
     assert ours["node"]["targets"] == ["master", "etcd", "controlplane", "node", "policies"]
 
@@ -124,7 +125,7 @@ def test_json_has_kube_bench_shape(fresh):
         ("1", "master"), ("2", "etcd"), ("3", "controlplane"), ("4", "node"), ("5", "policies")]
     version = fresh["secure_cluster"]["node"]["kubernetes_version"]
     for control in fresh["Controls"]:
-        assert control["version"] == "cis-1.12"
+        assert control["version"] == "cis-2.0"
         assert control["detected_version"] == ".".join(version.split(".")[:2])
         assert {"text", "tests", "total_pass", "total_fail", "total_warn", "total_info"} <= set(control)
         for group in control["tests"]:
@@ -142,7 +143,7 @@ def test_junit_is_valid_with_one_testcase_per_control(fresh):
     root = ET.parse(os.path.join(REPORTS, HOST + ".junit.xml")).getroot()
     assert root.tag == "testsuites"
     suites = root.findall("testsuite")
-    assert len(suites) == 1 and suites[0].get("name") == HOST + " cis-1.12"
+    assert len(suites) == 1 and suites[0].get("name") == HOST + " cis-2.0"
     cases = suites[0].findall("testcase")
     ids = [c.get("name").split(" ")[0] for c in cases]
     assert len(ids) == len(set(ids)) == len(checks(fresh)) == int(suites[0].get("tests")) == 131
@@ -231,13 +232,13 @@ def test_hardened_node_fails_nothing(hardened):
     assert got["4.1.9"]["actual"]["configured"] == "600 /var/lib/kubelet/config.yaml"
     ours = hardened["secure_cluster"]
     assert ours["host"] == HARDENED
-    assert [m for m in ours["messages"] if "is not one of the versions cis-1.12 targets" not in m] == [NO_KUBECTL]
+    assert [m for m in ours["messages"] if "is not one of the versions cis-2.0 targets" not in m] == [NO_KUBECTL]
 
 
 def test_hardened_junit_has_no_failure(hardened):
     root = ET.parse(os.path.join(REPORTS, HARDENED + ".junit.xml")).getroot()
     suite = root.find("testsuite")
-    assert suite.get("name") == HARDENED + " cis-1.12"
+    assert suite.get("name") == HARDENED + " cis-2.0"
     assert int(suite.get("tests")) == 131 and int(suite.get("failures")) == 0
     assert [c.get("name") for c in suite.findall("testcase") if c.find("failure") is not None] == []
 

@@ -11,6 +11,8 @@ import pytest
 from ansible.errors import AnsibleActionFail
 
 from ansible_collections.secure_cluster.k8s.plugins.action import cis_audit
+from ansible_collections.secure_cluster.k8s.plugins.module_utils import cis_report
+from ansible_collections.secure_cluster.k8s.plugins.plugin_utils import catalog as catalog_data
 from ansible_collections.secure_cluster.k8s.plugins.module_utils.node_facts_collect import collect
 from ansible_collections.secure_cluster.k8s.tests.unit.plugins.module_utils import kubeadm_node
 
@@ -136,6 +138,70 @@ def test_node_without_kubernetes(tmp_path):
 
 
 def test_default_catalog_path():
-    path = cis_audit.catalog_path("cis-1.12")
+    path = catalog_data.catalog_path("cis-1.12")
     assert path.endswith("catalog/cis_kubernetes_v1.12.yml")
-    assert cis_audit.load_catalog(path)["benchmark"]["id"] == "cis-1.12"
+    assert catalog_data.load_catalog(path)["benchmark"]["id"] == "cis-1.12"
+
+
+def with_version(facts, version):
+    facts = json.loads(json.dumps(facts))
+    facts["version"]["kubernetes"] = version
+    return facts
+
+
+@pytest.mark.parametrize("version, benchmark", [
+    ("v1.28.15", "cis-1.10"), ("v1.29.3", "cis-1.11"), ("v1.31.0", "cis-1.11"), ("v1.33.4", "cis-1.12"),
+    ("v1.34.4", "cis-2.0"), ("v1.35.1", "cis-2.0"), ("v1.37.2", "cis-2.0"),
+])
+def test_auto_chooses_the_benchmark_from_the_node_s_version(kubeadm_facts, version, benchmark):
+    _action, result = run_action({"today": "2026-06-01"}, {"node_facts": with_version(kubeadm_facts, version)})
+    assert not result.get("failed"), result["msg"]
+    assert result["cis"]["benchmark"]["id"] == benchmark
+    assert "(%s level 2)" % benchmark in result["msg"]
+    outside = [m for m in result["cis"]["messages"] if "is not one of the versions" in m]
+    assert bool(outside) == (version == "v1.37.2")
+
+
+def test_a_fixed_benchmark_is_used_whatever_the_version(kubeadm_facts):
+    _action, result = run_action({"benchmark": "cis-1.11"}, {"node_facts": kubeadm_facts})
+    assert result["cis"]["benchmark"]["id"] == "cis-1.11" and result["cis"]["totals"]["total"] == 133
+    assert any("1.33.4 is not one of the versions cis-1.11 targets" in m for m in result["cis"]["messages"])
+
+
+def test_auto_without_a_version_uses_the_newest_and_says_so(kubeadm_facts):
+    facts = with_version(kubeadm_facts, None)
+    _action, result = run_action({}, {"node_facts": facts})
+    assert result["cis"]["benchmark"]["id"] == "cis-2.0"
+    assert result["cis"]["messages"][0] == ("no Kubernetes version could be read: judged against the newest "
+                                            "benchmark, cis-2.0")
+
+
+def test_auto_on_a_version_older_than_every_benchmark(kubeadm_facts):
+    _action, result = run_action({}, {"node_facts": with_version(kubeadm_facts, "v1.27.16")})
+    assert result["cis"]["benchmark"]["id"] == "cis-1.10"
+    assert "older than every benchmark" in result["cis"]["messages"][0]
+    _action, result = run_action({}, {"node_facts": with_version(kubeadm_facts, "weird")})
+    assert result["failed"] is True and "'weird' is not a Kubernetes version" in result["msg"]
+
+
+def test_a_mixed_fleet_gets_one_report_with_each_host_s_benchmark(kubeadm_facts, tmp_path):
+    evaluations = []
+    for host, version in (("old", "1.29.3"), ("new", "1.35.1")):
+        _action, result = run_action({"report_dir": str(tmp_path), "today": "2026-06-01"},
+                                     {"node_facts": with_version(kubeadm_facts, version)}, host=host)
+        evaluations.append(result["cis"])
+        report = json.loads((tmp_path / ("%s.json" % host)).read_text())
+        assert set(c["version"] for c in report["Controls"]) == {result["cis"]["benchmark"]["id"]}
+    assert [e["benchmark"]["id"] for e in evaluations] == ["cis-1.11", "cis-2.0"]
+    md = cis_report.to_markdown(evaluations, generated="2026-06-01 00:00 UTC")
+    assert ("benchmark per host (CIS Kubernetes Benchmark 1.11 (cis-1.11), CIS Kubernetes Benchmark 2.0.1 "
+            "(cis-2.0)), level 2") in md
+    assert "| old | 1.29.3 | cis-1.11 | master, etcd, controlplane, node, policies |" in md
+    assert "| new | 1.35.1 | cis-2.0 | master, etcd, controlplane, node, policies |" in md
+    sections = md.split("\n## ")
+    assert "Judged against CIS Kubernetes Benchmark 1.11 (cis-1.11)." in sections[2]  # old after new
+    assert "Judged against CIS Kubernetes Benchmark 2.0.1 (cis-2.0)." in sections[1]
+    suites = ET.fromstring(cis_report.to_junit(evaluations)).findall("testsuite")
+    assert [(s.get("name"), s.get("tests")) for s in suites] == [("old cis-1.11", "133"), ("new cis-2.0", "131")]
+    single = cis_report.to_markdown(evaluations[1:], generated="2026-06-01 00:00 UTC")
+    assert "\nCIS Kubernetes Benchmark 2.0.1 (cis-2.0), level 2, generated" in single

@@ -13,6 +13,7 @@ from ansible_collections.secure_cluster.k8s.plugins.action import cis_report as 
 from ansible_collections.secure_cluster.k8s.plugins.action import cluster_audit as action_mod
 from ansible_collections.secure_cluster.k8s.plugins.module_utils.cis_eval import evaluate
 from ansible_collections.secure_cluster.k8s.plugins.module_utils.node_facts_collect import collect
+from ansible_collections.secure_cluster.k8s.plugins.plugin_utils import catalog as catalog_data
 from ansible_collections.secure_cluster.k8s.plugins.modules import cluster_audit as doc_stub
 from ansible_collections.secure_cluster.k8s.tests.unit.plugins.module_utils import kubeadm_node
 
@@ -139,12 +140,12 @@ def test_reports_for_the_pseudo_host_and_the_fleet_summary(tmp_path):
     assert failure.get("message") == "1 finding(s): DaemonSet/monitoring/node-exporter: spec.hostPID is true"
 
     summary = (out / "summary.md").read_text()
-    assert "| cluster | 1.33.4 | policies | 0 | 28 | 5 | 1 | 0 |" in summary
+    assert "| cluster | 1.33.4 | cis-1.12 | policies | 0 | 28 | 5 | 1 | 0 |" in summary
     assert "| cp1 | 1.33.4 |" in summary
     assert "- 5.4.1: ledger moves to file mounts until 2026-10-31 (EXPIRED)" in summary
     assert "| 5.2.3 | Minimize the admission of containers wishing to share the host process ID namespace |" in summary
 
 
 def _catalog():
-    with open(action_mod.catalog_path("cis-1.12")) as handle:
+    with open(catalog_data.catalog_path("cis-1.12")) as handle:
         return yaml.safe_load(handle)

@@ -17,6 +17,7 @@ from ansible_collections.secure_cluster.k8s.plugins.module_utils.cis_eval import
     validate_catalog,
 )
 from ansible_collections.secure_cluster.k8s.plugins.module_utils.node_facts_collect import collect
+from ansible_collections.secure_cluster.k8s.plugins.plugin_utils import catalog as catalog_data
 from ansible_collections.secure_cluster.k8s.tests.unit.plugins.module_utils import kubeadm_node
 
 CATALOG_PATH = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "catalog", "cis_kubernetes_v1.12.yml")
@@ -579,11 +580,12 @@ def test_compare(op, value, expected, vtype, result):
     assert compare(op, value, expected, vtype)[0] is result
 
 
-def test_catalog_remediation_vars_exist_in_the_roles(catalog):
-    """Every toggle the catalog names is an option of that role's argument spec (remediate.yml sets them)."""
+@pytest.mark.parametrize("benchmark", sorted(set(catalog_data.load_mapping().values())))
+def test_catalog_remediation_vars_exist_in_the_roles(benchmark):
+    """Every toggle a catalog names is an option of that role's argument spec (remediate.yml sets them)."""
     roles_dir = os.path.join(os.path.dirname(CATALOG_PATH), "..", "roles")
     options = {}
-    for ctl in catalog["controls"]:
+    for ctl in catalog_data.load_catalog(catalog_data.catalog_path(benchmark))["controls"]:
         rb = ctl["remediated_by"]
         if rb is None:
             continue

@@ -90,7 +90,7 @@ def test_junit(fleet):
 def test_markdown(fleet):
     md = cis_report.to_markdown(fleet, generated="2026-06-01 00:00 UTC")
     assert md.startswith("# CIS Kubernetes Benchmark audit")
-    assert "| cp1 | 1.33.4 | master, etcd, controlplane, node, policies |" in md
+    assert "| cp1 | 1.33.4 | cis-1.12 | master, etcd, controlplane, node, policies |" in md
     assert "| w1 |" in md
     assert "| 1.2.15 | Ensure that the --profiling argument is set to false |" in md
     assert "apiserver: `apiserver_cis_1_2_15_enabled`" in md
