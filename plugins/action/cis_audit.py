@@ -12,10 +12,10 @@ import re
 
 from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_native, to_text
-from ansible.plugins.action import ActionBase
 
 from ansible_collections.secure_cluster.k8s.plugins.module_utils import cis_eval, cis_report
 from ansible_collections.secure_cluster.k8s.plugins.plugin_utils import catalog as catalog_data
+from ansible_collections.secure_cluster.k8s.plugins.plugin_utils.action import CollectionAction
 from ansible_collections.secure_cluster.k8s.plugins.plugin_utils.plain import plain
 
 DEFAULT_BENCHMARK = catalog_data.AUTO
@@ -53,19 +53,12 @@ def write_reports(report_dir, host, evaluation):
     return paths
 
 
-class ActionModule(ActionBase):
+class ActionModule(CollectionAction):
 
-    TRANSFERS_FILES = False
     _requires_connection = True
+    ARGUMENT_SPEC = ARGUMENT_SPEC
 
-    def run(self, tmp=None, task_vars=None):
-        self._supports_check_mode = True
-        self._supports_async = False
-        result = super(ActionModule, self).run(tmp, task_vars)
-        del tmp
-        task_vars = task_vars or {}
-        validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
-        del validation
+    def act(self, result, args, task_vars):
         host = task_vars.get("inventory_hostname") or "localhost"
 
         # A fixed benchmark or catalog file fails before the node is asked anything; auto needs its version first.

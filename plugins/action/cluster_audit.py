@@ -11,10 +11,10 @@ import os
 
 from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_native
-from ansible.plugins.action import ActionBase
 
 from ansible_collections.secure_cluster.k8s.plugins.module_utils import cis_eval, cis_report, cluster_audit
 from ansible_collections.secure_cluster.k8s.plugins.plugin_utils import catalog as catalog_data
+from ansible_collections.secure_cluster.k8s.plugins.plugin_utils.action import CollectionAction
 from ansible_collections.secure_cluster.k8s.plugins.plugin_utils.plain import plain
 
 try:
@@ -81,18 +81,12 @@ def run_audit(args):
     return evaluation, evidence
 
 
-class ActionModule(ActionBase):
+class ActionModule(CollectionAction):
 
-    TRANSFERS_FILES = False
     _requires_connection = False
+    ARGUMENT_SPEC = ARGUMENT_SPEC
 
-    def run(self, tmp=None, task_vars=None):
-        self._supports_check_mode = True
-        self._supports_async = False
-        result = super(ActionModule, self).run(tmp, task_vars)
-        del tmp
-        validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
-        del validation
+    def act(self, result, args, task_vars):
         try:
             evaluation, evidence = run_audit(args)
         except (ValueError, cis_eval.CatalogError, AnsibleError, IOError, OSError) as exc:

@@ -9,11 +9,10 @@ write. Supports check and diff mode."""
 from __future__ import annotations
 
 from ansible.module_utils.common.text.converters import to_text
-from ansible.plugins.action import ActionBase
 
 from ansible_collections.secure_cluster.k8s.plugins.module_utils import kubeadm_config, static_pod
 from ansible_collections.secure_cluster.k8s.plugins.plugin_utils.kube_yaml import HAS_YAML, dump
-from ansible_collections.secure_cluster.k8s.plugins.plugin_utils.plain import plain
+from ansible_collections.secure_cluster.k8s.plugins.plugin_utils.action import CollectionAction
 
 if HAS_YAML:
     import yaml
@@ -41,20 +40,12 @@ def wanted_args(pod, args):
     return out, edit
 
 
-class ActionModule(ActionBase):
+class ActionModule(CollectionAction):
 
-    TRANSFERS_FILES = False
     _requires_connection = True
+    ARGUMENT_SPEC = kubeadm_config.USER_ARGUMENT_SPEC
 
-    def run(self, tmp=None, task_vars=None):
-        self._supports_check_mode = True
-        self._supports_async = False
-        result = super(ActionModule, self).run(tmp, task_vars)
-        del tmp
-        task_vars = task_vars or {}
-        validation, args = self.validate_argument_spec(argument_spec=kubeadm_config.USER_ARGUMENT_SPEC)
-        del validation
-        args = plain(args)
+    def act(self, result, args, task_vars):
         component = args["component"]
         path = args["manifest"] or "/etc/kubernetes/manifests/%s.yaml" % component
         result.update(changed=False, changes=[], skipped={})

@@ -13,9 +13,9 @@ import hashlib
 import re
 
 from ansible.module_utils.common.text.converters import to_native, to_text
-from ansible.plugins.action import ActionBase
 
 from ansible_collections.secure_cluster.k8s.plugins.module_utils import kubelet_config as kc
+from ansible_collections.secure_cluster.k8s.plugins.plugin_utils.action import CollectionAction
 from ansible_collections.secure_cluster.k8s.plugins.plugin_utils.plain import plain
 
 DEFAULT_PATH = "/var/lib/kubelet/config.yaml"
@@ -54,10 +54,11 @@ def _version_text(version):
     return text[1:] if text.startswith("v") else text
 
 
-class ActionModule(ActionBase):
+class ActionModule(CollectionAction):
 
-    TRANSFERS_FILES = False
     _requires_connection = True
+    ARGUMENT_SPEC = ARGUMENT_SPEC
+    REMOVE_REMOTE_TMP = True  # node_facts, slurp, stat and owned_file share one remote temporary directory
 
     def _fail(self, result, msg, **extra):
         result.update(failed=True, changed=False, msg=msg, **extra)
@@ -87,23 +88,10 @@ class ActionModule(ActionBase):
         return bool((res.get("stat") or {}).get("exists"))
 
     # -- main --------------------------------------------------------------------------------------------------
-    def run(self, tmp=None, task_vars=None):
-        self._supports_check_mode = True
-        self._supports_async = False
-        result = super(ActionModule, self).run(tmp, task_vars)
-        del tmp
-        task_vars = task_vars or {}
-        try:
-            return self._run(result, task_vars)
-        finally:
-            self._remove_tmp_path(self._connection._shell.tmpdir)
-
-    def _run(self, result, task_vars):
-        validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
-        del validation
+    def act(self, result, args, task_vars):
         check_mode = bool(self._task.check_mode)
         diff_mode = bool(self._task.diff)
-        settings = plain(args["settings"])
+        settings = args["settings"]
         try:
             mode = normalize_mode(args["mode"])
         except ValueError as exc:

@@ -10,11 +10,9 @@ from __future__ import annotations
 import os
 
 from ansible.module_utils.common.text.converters import to_text
-from ansible.plugins.action import ActionBase
 
 from ansible_collections.secure_cluster.k8s.plugins.module_utils import static_pod
-from ansible_collections.secure_cluster.k8s.plugins.plugin_utils.plain import plain
-
+from ansible_collections.secure_cluster.k8s.plugins.plugin_utils.action import CollectionAction
 from ansible_collections.secure_cluster.k8s.plugins.plugin_utils.kube_yaml import HAS_YAML, dump
 
 if HAS_YAML:
@@ -36,20 +34,12 @@ def _inside(path, directory):
     return path == directory or path.startswith(directory.rstrip("/") + "/")
 
 
-class ActionModule(ActionBase):
+class ActionModule(CollectionAction):
 
-    TRANSFERS_FILES = False
     _requires_connection = True
+    ARGUMENT_SPEC = ARGUMENT_SPEC
 
-    def run(self, tmp=None, task_vars=None):
-        self._supports_check_mode = True
-        self._supports_async = False
-        result = super(ActionModule, self).run(tmp, task_vars)
-        del tmp
-        task_vars = task_vars or {}
-        validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
-        del validation
-        args = plain(args)
+    def act(self, result, args, task_vars):
         path = args["path"]
         result["changed"] = False
 
