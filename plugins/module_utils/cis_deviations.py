@@ -106,8 +106,8 @@ def _judge_authentication(ctl, kube_bench, node):
         # no anonymous section: the API server's default (anonymous requests allowed) applies, as kube-bench says
         return None
     conditions = anonymous.get("conditions") or 0
-    actual = "anonymous.enabled: %s in %s%s" % ("true" if enabled else "false", path,
-                                                  " (%d path condition(s))" % conditions if conditions else "")
+    limited = " (%d path condition(s))" % conditions if conditions else ""
+    actual = "anonymous.enabled: %s in %s%s" % ("true" if enabled else "false", path, limited)
     if enabled:
         return {"status": node["fail_status"](ctl), "actual": {"running": None, "configured": actual},
                 "reason": "the AuthenticationConfiguration (--authentication-config) enables anonymous requests%s" % (

@@ -334,3 +334,21 @@ def test_reports_show_both_verdicts(tmp_path, catalog):
 def test_markdown_has_no_deviation_section_without_deviations(tmp_path, catalog):
     kubeadm_node.build_node(tmp_path)
     assert "Deviations from kube-bench" not in cis_report.to_markdown([run(tmp_path, catalog)])
+
+
+@pytest.mark.parametrize("extra", [
+    {"authorization": {"authorizers": ["x", None, {"type": 7}]}, "authentication": {"anonymous": "yes"}},
+    {"authorization": "garbage", "authentication": None},
+    {"kubelet": {"present": True, "config": {"text": "a: b\n", "dropins": [{"text": None}, "x", {"text": "- [a"}]}}},
+])
+def test_odd_facts_never_raise(extra, catalog):
+    facts = {"processes": {"kube-apiserver": [{"pid": 1, "argv": [
+        "kube-apiserver", "--authorization-config=/a.yaml", "--authentication-config=/b.yaml"]}]}}
+    facts.update(extra)
+    result = evaluate(facts, catalog, host="x", parse_yaml=yaml.safe_load)
+    for ctl in result["controls"]:
+        assert ctl["status"] in ("PASS", "FAIL", "WARN", "INFO") and ctl["kube_bench_status"], ctl["id"]
+    ctls = by_id(result)
+    if isinstance(extra.get("authorization"), dict):
+        assert (ctls["1.2.7"]["status"], ctls["1.2.7"]["kube_bench_status"]) == ("FAIL", "FAIL")
+        assert (ctls["1.2.6"]["status"], ctls["1.2.6"]["kube_bench_status"]) == ("PASS", "FAIL")
