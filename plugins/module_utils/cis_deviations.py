@@ -133,27 +133,45 @@ def _judge_kubelet_dropins(ctl, kube_bench, node):
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# topology: etcd's files on a control-plane node without etcd
+# topology: files of a component set up otherwise on this node
 # ---------------------------------------------------------------------------------------------------------------
-ETCD_FILE_SETS = ("manifest:etcd", "etcd_data_dir")
-
-
-def _judge_no_local_etcd(ctl, kube_bench, node):
+def _absent_files(ctl, view, file_sets):
+    """The checked paths when ``ctl`` checks one of ``file_sets`` and none of its files exists, else None."""
     check = _d(ctl.get("check"))
-    view = node["view"]
-    if check.get("kind") not in ("file_mode", "file_owner") or check.get("files") not in ETCD_FILE_SETS:
-        return None
-    if view.has_component("etcd") or not view.has_component("kube-apiserver"):
+    if check.get("kind") not in ("file_mode", "file_owner") or check.get("files") not in file_sets:
         return None
     paths = view.file_set(check["files"])
     if any(view.stat(p).get("exists") or view.stat(p).get("error") for p in paths):
         return None
+    return paths or [check["files"]]
+
+
+def _not_applicable(paths, why):
+    return {"status": INFO, "actual": {"running": None, "configured": "%s: does not exist" % ", ".join(paths)},
+            "reason": "not applicable: %s" % why}
+
+
+def _judge_no_local_etcd(ctl, kube_bench, node):
+    view = node["view"]
+    paths = _absent_files(ctl, view, ("manifest:etcd", "etcd_data_dir"))
+    if paths is None or view.has_component("etcd") or not view.has_component("kube-apiserver"):
+        return None
     state = _apiserver_state(view)
     servers = state.args.get("etcd-servers") if state is not None else None
     where = " (the API server uses --etcd-servers=%s)" % servers if servers else ""
-    return {"status": INFO, "actual": {"running": None, "configured": "%s: does not exist" % ", ".join(paths)},
-            "reason": "not applicable: etcd does not run on this node%s; judge %s on the etcd members"
-                      % (where, ", ".join(paths) or check["files"])}
+    return _not_applicable(paths, "etcd does not run on this node%s; judge %s on the etcd members"
+                           % (where, ", ".join(paths)))
+
+
+def _judge_no_kubelet_config_file(ctl, kube_bench, node):
+    view = node["view"]
+    paths = _absent_files(ctl, view, ("kubelet_config",))
+    config = _d(_d(view.facts.get("kubelet")).get("config"))
+    # a --config naming a missing file is a broken kubelet, which kube-bench's FAIL rightly reports
+    if paths is None or not view.has_component("kubelet") or config.get("source") != "default":
+        return None
+    return _not_applicable(paths, "the kubelet is started without --config (configured by flags only), so it "
+                                  "reads no config file")
 
 
 # One documented deviation: ``name``, the CIS ``ids`` it may change, kube-bench's ``issues``, ``why`` kube-bench
@@ -172,9 +190,9 @@ RULES = (
         _judge_authorization),
     Rule(
         "structured-authentication", ("1.2.1",), (),
-        "kube-bench reads only --anonymous-auth; with --authentication-config the anonymous authenticator is "
-        "configured in the AuthenticationConfiguration's anonymous section, and the API server refuses "
-        "--anonymous-auth next to it, so kube-bench never sees anonymous requests disabled",
+        "kube-bench reads only --anonymous-auth; with --authentication-config (AuthenticationConfiguration, GA in "
+        "Kubernetes 1.34) the anonymous authenticator is configured in the file's anonymous section, and the API "
+        "server refuses --anonymous-auth next to it, so kube-bench never sees anonymous requests disabled",
         "the API server has --authentication-config and no --anonymous-auth, and the file has an anonymous "
         "section; enabled: false passes",
         _judge_authentication),
@@ -192,6 +210,13 @@ RULES = (
         "the node runs the API server but no etcd (no process, manifest or enabled unit) and none of the "
         "checked files exists; not applicable (INFO)",
         _judge_no_local_etcd),
+    Rule(
+        "no-kubelet-config-file", ("4.1.9", "4.1.10"), ("#1978",),
+        "the recommendations apply if the kubelet uses a config file; kube-bench stats the default path and fails "
+        "when there is none, as on a kubelet configured by flags only",
+        "the kubelet runs without --config (command line and systemd unit) and the default config file does not "
+        "exist; not applicable (INFO)",
+        _judge_no_kubelet_config_file),
 )
 
 

@@ -30,7 +30,8 @@ description:
     upgrade"); its verdict stays kube-bench's. See O(kubeadm_upgrade).
   - Where kube-bench's verdict is known to be wrong, a named rule gives the right one (O(deviations)) for a
     structured C(--authorization-config) or C(--authentication-config) of the API server, the kubelet's
-    C(--config-dir) drop-ins, and the etcd files on a control-plane node without etcd. Every result carries
+    C(--config-dir) drop-ins, the etcd files on a control-plane node without etcd, and the config file of a
+    kubelet started without one. Every result carries
     C(kube_bench_status) (what kube-bench says on this node) beside C(status); they differ only where a rule
     fired, and the result's C(deviation) names the rule and says why.
   - Only recommendations whose target (master, etcd, controlplane, node, policies) is present on the node are
@@ -120,7 +121,8 @@ options:
   deviations:
     description:
       - Apply the rules where this audit's verdict differs from kube-bench's (structured authorization and
-        authentication configuration, kubelet config drop-ins, etcd files on a node without etcd; the list is in
+        authentication configuration, kubelet config drop-ins, etcd files on a node without etcd, the config file
+        of a kubelet started without one; the list is in
         the collection's C(docs/audit.md)).
       - V(false) keeps kube-bench's verdict everywhere; each result's C(deviation) still says what a rule would
         have decided (C(applied) false).

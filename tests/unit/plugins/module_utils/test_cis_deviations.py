@@ -314,6 +314,37 @@ def test_local_etcd_without_data_dir_still_fails(tmp_path, catalog):
         assert (ctls[cid]["status"], ctls[cid]["kube_bench_status"], ctls[cid]["deviation"]) == ("FAIL", "FAIL", None)
 
 
+def flags_only_kubelet(root):
+    """A kubelet configured by flags alone: no --config anywhere and no file at the default path."""
+    kubeadm_node.build_node(root, role="worker")
+    argv = [a for a in kubeadm_node.KUBELET_ARGS if not a.startswith("--config=")] + ["--anonymous-auth=false"]
+    kubeadm_node.add_process(root, 812, argv)
+    unit = os.path.join(str(root), "usr/lib/systemd/system/kubelet.service.d/10-kubeadm.conf")
+    with open(unit) as handle:
+        text = handle.read()
+    kubeadm_node.write(root, "/usr/lib/systemd/system/kubelet.service.d/10-kubeadm.conf",
+                       text.replace("--config=/var/lib/kubelet/config.yaml", ""), 0o644)
+    os.remove(os.path.join(str(root), "var/lib/kubelet/config.yaml"))
+
+
+def test_kubelet_without_config_file_not_applicable(tmp_path, catalog):
+    flags_only_kubelet(tmp_path)
+    ctls = by_id(run(tmp_path, catalog))
+    for cid in ("4.1.9", "4.1.10"):
+        assert (ctls[cid]["status"], ctls[cid]["kube_bench_status"]) == ("INFO", "FAIL"), ctls[cid]
+        assert ctls[cid]["deviation"]["rule"] == "no-kubelet-config-file"
+        assert ctls[cid]["reason"].startswith("not applicable: the kubelet is started without --config")
+    assert ctls["4.2.1"]["status"] == "PASS" and ctls["4.2.1"]["deviation"] is None
+
+
+def test_kubelet_config_flag_to_missing_file_fails(tmp_path, catalog):
+    kubeadm_node.build_node(tmp_path, role="worker")
+    os.remove(os.path.join(str(tmp_path), "var/lib/kubelet/config.yaml"))
+    ctls = by_id(run(tmp_path, catalog))
+    for cid in ("4.1.9", "4.1.10"):
+        assert (ctls[cid]["status"], ctls[cid]["kube_bench_status"], ctls[cid]["deviation"]) == ("FAIL", "FAIL", None)
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # reports
 # ---------------------------------------------------------------------------------------------------------------
