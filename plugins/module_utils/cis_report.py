@@ -262,6 +262,9 @@ def summary_lines(results, width=100):
                 lines.append("    DRIFT %-6s %s" % (res["id"], "configured and running state differ"))
             if res.get("upgrade_drift"):
                 lines.append("    UPGRADE %-4s %s" % (res["id"], "passes now, the next kubeadm upgrade would undo it"))
+            if (res.get("deviation") or {}).get("applied"):
+                lines.append("    DEVIATES %-3s %s, kube-bench %s (%s)" % (
+                    res["id"], res["status"], res.get("kube_bench_status"), res["deviation"].get("rule")))
         for msg in host_result.get("messages") or []:
             lines.append("    note: %s" % msg)
     ft = fleet_totals(results)

@@ -360,6 +360,7 @@ def test_reports_show_both_verdicts(tmp_path, catalog):
     markdown = cis_report.to_markdown([result])
     assert "Deviations from kube-bench:" in markdown
     assert "| cp1 | 1.2.7 | PASS | FAIL | structured-authorization |" in markdown
+    assert "    DEVIATES 1.2.7 PASS, kube-bench FAIL (structured-authorization)" in cis_report.summary_lines([result])
 
 
 def test_markdown_has_no_deviation_section_without_deviations(tmp_path, catalog):
