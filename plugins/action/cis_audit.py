@@ -35,6 +35,7 @@ ARGUMENT_SPEC = dict(
     max_failures=dict(type="int", default=0),
     sysctls=dict(type="list", elements="str"),
     kubeadm_upgrade=dict(type="bool", default=True),
+    deviations=dict(type="bool", default=True),
 )
 
 
@@ -91,7 +92,7 @@ class ActionModule(CollectionAction):
                 facts, catalog, host=host, level=args["level"], ids=args["ids"] or None,
                 skip_ids=args["skip_ids"] or None, targets=args["targets"] or None,
                 waivers=plain(args["waivers"]), today=args["today"], parse_yaml=catalog_data.safe_load,
-                include_policies=args["include_policies"])
+                include_policies=args["include_policies"], deviations=args["deviations"])
         except (cis_eval.CatalogError, ValueError) as exc:
             result.update(failed=True, msg="CIS evaluation failed: %s" % to_text(exc))
             return result
@@ -106,6 +107,8 @@ class ActionModule(CollectionAction):
             host, totals["pass"], totals["fail"], totals["warn"], totals["waived"], totals["total"],
             evaluation["benchmark"]["id"], evaluation["level"],
             "; failing: %s" % ", ".join(evaluation["failed"]) if evaluation["failed"] else "")
+        if evaluation["deviations"]:
+            result["msg"] += "; differs from kube-bench: %s" % ", ".join(evaluation["deviations"])
         if evaluation["upgrade_drift"]:
             result["msg"] += "; will drift on kubeadm upgrade: %s" % ", ".join(evaluation["upgrade_drift"])
 

@@ -31,6 +31,7 @@ import re
 
 from ansible_collections.secure_cluster.k8s.plugins.module_utils import (
     cis_catalog,
+    cis_deviations,
     cluster_audit,
     etcd_flags,
     k8s_flags,
@@ -229,10 +230,12 @@ def etcd_state(kind, argv, env, source, flag_types=None):
 class NodeView(object):
     """The facts of one node, with parsed documents and per-component states, built once per evaluation."""
 
-    def __init__(self, facts, parse_yaml=None, cluster=None):
+    def __init__(self, facts, parse_yaml=None, cluster=None, kubelet_dropins=True):
         self.facts = facts if isinstance(facts, dict) else {}
         self.parse_yaml = parse_yaml
         self.cluster = cluster  # cluster_audit.audit() evidence, or None for a node
+        # False gives the node as kube-bench reads it: the kubelet's --config file without its drop-ins
+        self.kubelet_dropins = kubelet_dropins
         self.messages = []
         self._states = {}
         self._manifest_env = {}
@@ -303,6 +306,9 @@ class NodeView(object):
 
     def etcd_service(self):
         return _d(_d(self.facts.get("etcd")).get("service"))
+
+    def has_kubelet_dropins(self):
+        return any(isinstance(x, dict) for x in _d(_d(self.facts.get("kubelet")).get("config")).get("dropins") or [])
 
     # -- component states -----------------------------------------------------------------------------------
     def flag_types(self, comp):
@@ -378,7 +384,7 @@ class NodeView(object):
     def _with_dropins(self, doc):
         """``doc`` with the kubelet's config drop-ins merged over it, as the kubelet merges them."""
         cfg = _d(_d(self.facts.get("kubelet")).get("config"))
-        for drop in [x for x in cfg.get("dropins") or [] if isinstance(x, dict)]:
+        for drop in [x for x in cfg.get("dropins") or [] if isinstance(x, dict) and self.kubelet_dropins]:
             ddoc, derr = _parse_doc(drop.get("text"), self.parse_yaml)
             if derr or not isinstance(ddoc, dict):
                 message = "kubelet config drop-in %s: %s" % (drop.get("path"), derr or "not a mapping")
@@ -1015,7 +1021,8 @@ def totals(results):
 
 
 def evaluate(facts, catalog, host=None, level=2, ids=None, skip_ids=None, targets=None, waivers=None,
-             today=None, parse_yaml=None, include_policies=True, report_not_applicable=False, cluster=None):
+             today=None, parse_yaml=None, include_policies=True, report_not_applicable=False, cluster=None,
+             deviations=True):
     """Judge one node. Returns a dict with ``host``, ``node``, ``controls`` (one result per control),
     ``totals``, ``failed`` (ids) and ``messages``. Never raises on bad facts; raises CatalogError on an
     unusable catalog.
@@ -1025,12 +1032,19 @@ def evaluate(facts, catalog, host=None, level=2, ids=None, skip_ids=None, target
     ``waivers``: list of ``{id, reason, expires: YYYY-MM-DD, hosts: [...]}``.
     ``cluster``: the evidence of ``cluster_audit.audit()``; the result is then the cluster's pseudo-host (target
     ``policies``), and the section-5 checks that name a cluster rule are judged (findings -> FAIL, none -> PASS).
+    ``deviations``: apply the rules of ``cis_deviations`` where kube-bench's verdict is wrong (each result has
+    ``kube_bench_status`` and, where a rule disagrees with kube-bench, ``deviation``); False keeps kube-bench's
+    verdict everywhere and still reports what the rules would have decided.
     """
     problems = validate_catalog(catalog)
     if problems:
         raise CatalogError("catalog is not usable: %s" % "; ".join(problems[:10]))
     today = _to_date(today) if today is not None else datetime.date.today()
     view = NodeView(facts, parse_yaml=parse_yaml, cluster=cluster)
+    kube_bench_view = view
+    if view.has_kubelet_dropins():
+        kube_bench_view = NodeView(facts, parse_yaml=parse_yaml, cluster=cluster, kubelet_dropins=False)
+    node = {"view": view, "fail_status": _fail_status, "evaluate": evaluate_control}
     messages = []
     if not isinstance(facts, dict) or not facts:
         messages.append("no facts were collected from this node")
@@ -1089,22 +1103,29 @@ def evaluate(facts, catalog, host=None, level=2, ids=None, skip_ids=None, target
         }
         if not applicable:
             base.update(status=INFO, expected=None, actual={"running": None, "configured": None},
-                        reason="not applicable: this node has no %s components" % ctl["target"])
+                        reason="not applicable: this node has no %s components" % ctl["target"],
+                        kube_bench_status=INFO, deviation=None)
             results.append(base)
             continue
         try:
-            outcome = evaluate_control(ctl, view)
+            outcome = evaluate_control(ctl, kube_bench_view)
         except Exception as exc:  # pylint: disable=broad-except
             outcome = {"status": WARN, "expected": None, "actual": {"running": None, "configured": None},
                        "reason": "could not evaluate: %s: %s" % (type(exc).__name__, exc)}
         base.update(outcome)
+        try:
+            cis_deviations.apply(ctl, base, node, enabled=deviations)
+        except Exception as exc:  # pylint: disable=broad-except
+            # a rule that trips over odd facts must not cost the node kube-bench's verdict
+            base.update(kube_bench_status=base["status"], deviation=None)
+            messages.append("deviation rules not applied to %s: %s: %s" % (ctl["id"], type(exc).__name__, exc))
         apply_waiver(base, usable_waivers, today)
         results.append(base)
     upgrade = view.upgrade() if cluster is None else {"judged": False, "why": "a cluster audit", "notes": []}
     if not upgrade["judged"] and upgrade["why"] not in ("not a kubeadm node", "a cluster audit"):
         messages.append("kubeadm upgrade not judged: %s" % upgrade["why"])
     messages.extend(n for n in upgrade["notes"] if n not in messages)
-    messages.extend(m for m in view.messages if m not in messages)
+    messages.extend(m for m in view.messages + kube_bench_view.messages if m not in messages)
     version = _d(view.facts.get("version")).get("kubernetes")
     bench = catalog.get("benchmark") or {}
     if version and bench.get("kubernetes_minors"):
@@ -1129,6 +1150,8 @@ def evaluate(facts, catalog, host=None, level=2, ids=None, skip_ids=None, target
         "failed": [r["id"] for r in results if r["status"] == FAIL],
         "drift": [r["id"] for r in results if r.get("drift")],
         "upgrade_drift": [r["id"] for r in results if r.get("upgrade_drift")],
+        "deviations": [r["id"] for r in results if (r.get("deviation") or {}).get("applied")],
+        "deviations_enabled": bool(deviations),
         "upgrade": {
             "judged": upgrade["judged"],
             "why": upgrade["why"],

@@ -8,9 +8,12 @@ Standard library only. ``host_result`` below is one ``evaluate()`` return value;
 
 kube-bench JSON: ``{"Controls": [...], "Totals": {...}}`` exactly as ``kube-bench --json`` shapes it, so
 dashboards that ingest kube-bench read it, plus fields of our own (``secure_cluster``, and per result
-``secure_cluster_status``, ``drift``, ``upgrade_drift``, ``actual``, ``waiver``, ``level``, ``remediated_by``).
+``secure_cluster_status``, ``drift``, ``upgrade_drift``, ``actual``, ``waiver``, ``level``, ``remediated_by``,
+``kube_bench_status``, ``deviation``).
 kube-bench knows only PASS/FAIL/WARN/INFO, so a WAIVED result appears there with ``status: INFO`` and
 ``secure_cluster_status: WAIVED``, and is counted in ``total_info`` and in our ``total_waived``.
+``status`` is this audit's verdict, also where a deviation rule overrides kube-bench's (``cis_deviations``);
+what kube-bench itself says is ``kube_bench_status``.
 """
 
 from __future__ import annotations
@@ -112,6 +115,7 @@ def to_kube_bench(host_result):
             "failed": host_result.get("failed"),
             "drift": host_result.get("drift"),
             "upgrade_drift": host_result.get("upgrade_drift"),
+            "deviations": host_result.get("deviations") or [],
             "upgrade": host_result.get("upgrade"),
             "messages": host_result.get("messages"),
         },
@@ -143,6 +147,8 @@ def _kube_bench_check(res):
         "waiver": res.get("waiver"),
         "underlying_status": res.get("underlying_status"),
         "remediated_by": res.get("remediated_by"),
+        "kube_bench_status": res.get("kube_bench_status", res.get("status")),
+        "deviation": res.get("deviation"),
     }
     if res.get("findings") is not None:  # cluster audit: the objects behind the verdict
         check["findings"] = res["findings"]
@@ -256,6 +262,9 @@ def summary_lines(results, width=100):
                 lines.append("    DRIFT %-6s %s" % (res["id"], "configured and running state differ"))
             if res.get("upgrade_drift"):
                 lines.append("    UPGRADE %-4s %s" % (res["id"], "passes now, the next kubeadm upgrade would undo it"))
+            if (res.get("deviation") or {}).get("applied"):
+                lines.append("    DEVIATES %-3s %s, kube-bench %s (%s)" % (
+                    res["id"], res["status"], res.get("kube_bench_status"), res["deviation"].get("rule")))
         for msg in host_result.get("messages") or []:
             lines.append("    note: %s" % msg)
     ft = fleet_totals(results)
@@ -332,10 +341,25 @@ def to_markdown(results, generated=None, title="CIS Kubernetes Benchmark audit")
                 out.append("- %s: %s%s (%s)" % (
                     res["id"], _md(w.get("reason")), " until %s" % w["expires"] if w.get("expires") else "",
                     "EXPIRED" if w.get("expired") else res.get("status")))
+        out += _deviation_lines(host_result)
         if host_result.get("messages"):
             out += ["", "Notes:", ""]
             out += ["- %s" % _md(m) for m in host_result["messages"]]
     return "\n".join(out) + "\n"
+
+
+def _deviation_lines(host_result):
+    rows = [r for r in host_result.get("controls") or [] if r.get("deviation")]
+    if not rows:
+        return []
+    out = ["", "Deviations from kube-bench:", "",
+           "| host | id | ours | kube-bench | rule |", "| --- | --- | --- | --- | --- |"]
+    for res in rows:
+        dev = res["deviation"]
+        ours = res.get("status") if dev.get("applied") else "%s (rule off: %s)" % (res.get("status"), dev.get("status"))
+        out.append("| %s | %s | %s | %s | %s |" % (_md(host_result.get("host")), _md(res["id"]), _md(ours),
+                                                   _md(res.get("kube_bench_status")), _md(dev.get("rule"))))
+    return out
 
 
 def set_stats_data(results):

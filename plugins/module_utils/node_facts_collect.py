@@ -8,7 +8,9 @@ Standard library only; runs on the target inside the ``node_facts`` module. Ever
 Nothing here writes, and a missing or unreadable file is reported, never raised.
 
 Secrets stay on the node: kubeconfigs, keys and the encryption configuration are stat'ed but their text is not
-returned (only the encryption provider names are).
+returned (only the encryption provider names are). Of the API server's AuthorizationConfiguration only the
+authorizers' types and names leave the node, of its AuthenticationConfiguration only the anonymous section's
+``enabled`` and the number of its path conditions.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from ansible_collections.secure_cluster.k8s.plugins.module_utils.k8s_args import
     parse_cmdline_bytes,
     systemd_exec_argv,
 )
+from ansible_collections.secure_cluster.k8s.plugins.module_utils.static_pod import resolve_mount
 
 SCHEMA_VERSION = 1
 
@@ -496,6 +499,56 @@ class Collector(object):
                     providers.append(match.group(1))
         return providers
 
+    def pod_file(self, manifest_text, container, path, procs):
+        """Where to read a static pod container's file ``path`` on the node: ``(path, via)``.
+
+        The manifest's hostPath mounts map the container path to the node's (the API server may see
+        /etc/kubernetes/authz as /authz); without a mount the path is read as is, else inside the running
+        process's mount namespace."""
+        pod, cont = static_pod_spec(manifest_text, container)
+        mount = resolve_mount(pod, cont, path) if path else None
+        if mount and mount.get("host_path") and self.exists(mount["host_path"]):
+            return mount["host_path"], "hostPath"
+        return self.proc_path(path, procs)
+
+    def config_doc(self, path):
+        """``(text, doc)`` of an API server config file: ``doc`` is the mapping when the file is JSON, else None
+        (the caller reads the YAML line by line); ``(None, None)`` when it cannot be read."""
+        text = self.read_text(path) if path else None
+        try:
+            doc = json.loads(text) if text is not None else None
+        except ValueError:
+            return text, None
+        return text, doc if isinstance(doc, dict) else {}
+
+    def authorizers(self, path):
+        """``(authorizers, error)``: type and name of each authorizer of an AuthorizationConfiguration, in order
+        (webhook connection details, which may name credentials, are left out)."""
+        text, doc = self.config_doc(path)
+        if text is None:
+            return None, "cannot be read"
+        items = block_list_items(text, "authorizers") if doc is None else doc.get("authorizers")
+        if not isinstance(items, list):
+            return None, "no authorizers list"
+        return [{"type": str(i.get("type")), "name": i.get("name")} for i in items if isinstance(i, dict)], None
+
+    def anonymous_auth(self, path):
+        """``(anonymous, error)`` of an AuthenticationConfiguration: ``{"enabled": bool, "conditions": n}``, or
+        None when it has no anonymous section (the API server's default then applies)."""
+        text, doc = self.config_doc(path)
+        if text is None:
+            return None, "cannot be read"
+        if doc is not None:
+            anon = doc.get("anonymous")
+            if not isinstance(anon, dict) or not isinstance(anon.get("enabled"), bool):
+                return None, None
+            return {"enabled": anon["enabled"], "conditions": len(anon.get("conditions") or [])}, None
+        enabled = yaml_lookup(text, ("anonymous", "enabled"))
+        if str(enabled).lower() not in ("true", "false"):
+            return None, None
+        conditions = [i for i in block_list_items(text, "conditions") if i.get("path")]
+        return {"enabled": str(enabled).lower() == "true", "conditions": len(conditions)}, None
+
     def version(self, manifests, procs):
         components = {}
         for comp in ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-proxy", "etcd"):
@@ -771,18 +824,37 @@ class Collector(object):
         etcd = {"data_dir": data_dir, "data_dir_source": data_dir_source, "service": etcd_service}
         self.add_set("etcd_data_dir", [data_dir])
 
-        # encryption provider config (only the provider names leave the node)
+        # the API server's config files, by the path it is given (running, else its manifest), read where the
+        # node keeps them
         api_run = running_args("kube-apiserver")
-        enc_path = None
-        if api_run is not None and api_run.get("encryption-provider-config"):
-            enc_path = api_run.get("encryption-provider-config")
-        elif manifest_flag("kube-apiserver", "encryption-provider-config"):
-            enc_path = manifest_flag("kube-apiserver", "encryption-provider-config")
+        api_manifest = manifests["files"].get(os.path.basename(self.manifest_path(manifests, "kube-apiserver")))
+        api_manifest_text = (api_manifest or {}).get("text")
+
+        def apiserver_file(flag):
+            path = None
+            if api_run is not None and api_run.get(flag):
+                path = api_run.get(flag)
+            elif manifest_flag("kube-apiserver", flag):
+                path = manifest_flag("kube-apiserver", flag)
+            if not path:
+                return None, None
+            read_path, _via = self.pod_file(api_manifest_text, "kube-apiserver", path, procs["kube-apiserver"])
+            return path, read_path
+
+        # encryption provider config (only the provider names leave the node)
+        enc_path, read_path = apiserver_file("encryption-provider-config")
         encryption = {"path": enc_path, "providers": None}
         if enc_path:
-            read_path, _via = self.proc_path(enc_path, procs["kube-apiserver"])
             encryption["providers"] = self.encryption_providers(read_path)
             self.stat(enc_path)
+        authz_path, read_path = apiserver_file("authorization-config")
+        authorization = {"path": authz_path, "read_path": read_path, "authorizers": None, "error": None}
+        if authz_path:
+            authorization["authorizers"], authorization["error"] = self.authorizers(read_path)
+        authn_path, read_path = apiserver_file("authentication-config")
+        authentication = {"path": authn_path, "read_path": read_path, "anonymous": None, "error": None}
+        if authn_path:
+            authentication["anonymous"], authentication["error"] = self.anonymous_auth(read_path)
 
         # containerd
         ctr_run = running_args("containerd")
@@ -812,6 +884,8 @@ class Collector(object):
             "pki": pki,
             "cni": {"dirs": cni_dirs, "files": cni_files},
             "encryption": encryption,
+            "authorization": authorization,
+            "authentication": authentication,
             "kubeadm": self.kubeadm_configmaps(),
             "containerd": containerd,
             "sysctls": self.sysctl_values(),
@@ -890,3 +964,80 @@ def yaml_lookup(text, keys):
         parent_indent = indent
         want_indent = None
     return None
+
+
+def static_pod_spec(text, container):
+    """``(pod, container)`` dicts of a static pod manifest with just enough for ``resolve_mount``: the pod's
+    volumes and the named container's (else every container's) volumeMounts. JSON, or the block-style YAML
+    kubeadm writes; ``({}, {})`` when there is no text."""
+    if not text:
+        return {}, {}
+    try:
+        pod = json.loads(text)
+        conts = [c for c in ((pod.get("spec") or {}).get("containers") or []) if isinstance(c, dict)]
+        named = [c for c in conts if c.get("name") == container]
+        return pod, (named or conts or [{}])[0]
+    except (ValueError, AttributeError):
+        pass
+    volumes = []
+    for item in block_list_items(text, "volumes"):
+        volume = {"name": item.get("name")}
+        if item.get("hostPath.path"):
+            volume["hostPath"] = {"path": item["hostPath.path"], "type": item.get("hostPath.type") or ""}
+        volumes.append(volume)
+    mounts = [dict((k, v) for k, v in item.items() if "." not in k) for item in block_list_items(text, "volumeMounts")]
+    return {"spec": {"volumes": volumes}}, {"volumeMounts": mounts}
+
+
+def _yaml_scalar(value):
+    value = value.strip()
+    if value[:1] in ("\"", "'") and value[-1:] == value[:1] and len(value) >= 2:
+        return value[1:-1]
+    return value
+
+
+def block_list_items(text, key):
+    """The items of every block-style YAML list under ``key:``, each a flat dict of its scalar fields, nested
+    mappings as dotted keys (``hostPath.path``); lists nested inside an item are skipped.
+
+    Enough for kubeadm's manifests and the API server's config files on a node without PyYAML; flow-style
+    (``[...]``/``{...}``) lists are not read."""
+    items = []
+    key_re = re.compile(r"^([\"']?)%s\1\s*:\s*$" % re.escape(key))
+    key_indent = item_indent = None
+    item = stack = None
+    for raw in text.splitlines():
+        line = raw.split(" #")[0].rstrip() if " #" in raw else raw.rstrip()
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#") or stripped in ("---", "..."):
+            continue
+        indent = len(line) - len(line.lstrip(" "))
+        is_item = stripped == "-" or stripped.startswith("- ")
+        if key_indent is not None and item_indent is None and not (is_item and indent >= key_indent):
+            key_indent = None
+        elif item_indent is not None and (indent < item_indent or (indent == item_indent and not is_item)):
+            key_indent = item_indent = None
+        if key_indent is None:
+            if key_re.match(stripped):
+                key_indent = indent
+            continue
+        if is_item and (item_indent is None or indent == item_indent):
+            item_indent = indent
+            item, stack = {}, []
+            items.append(item)
+            stripped, indent = stripped[1:].strip(), indent + 2
+            if not stripped:
+                continue
+        elif is_item:
+            continue
+        match = re.match(r"^([\"']?)([A-Za-z0-9_.\-]+)\1\s*:(?:\s+(.*))?$", stripped)
+        if not match:
+            continue
+        while stack and stack[-1][0] >= indent:
+            stack.pop()
+        name, value = match.group(2), (match.group(3) or "").strip()
+        if not value:
+            stack.append((indent, name))
+        else:
+            item[".".join([k for dummy, k in stack] + [name])] = _yaml_scalar(value)
+    return items

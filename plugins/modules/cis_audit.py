@@ -31,6 +31,12 @@ description:
     ClusterConfiguration, and the kubelet's C(/var/lib/kubelet/config.yaml) from the C(kube-system/kubelet-config)
     ConfigMap. A recommendation that passes now and would fail then is marked C(upgrade_drift) ("will drift on
     upgrade"); its verdict stays kube-bench's. See O(kubeadm_upgrade).
+  - Where kube-bench's verdict is known to be wrong, a named rule gives the right one (O(deviations)) for a
+    structured C(--authorization-config) or C(--authentication-config) of the API server, the kubelet's
+    C(--config-dir) drop-ins, the etcd files on a control-plane node without etcd, and the config file of a
+    kubelet started without one. Every result carries
+    C(kube_bench_status) (what kube-bench says on this node) beside C(status); they differ only where a rule
+    fired, and the result's C(deviation) names the rule and says why.
   - Only recommendations whose target (master, etcd, controlplane, node, policies) is present on the node are
     reported, unless O(targets) or O(ids) says otherwise.
   - This is an action plugin; the evaluation needs PyYAML on the controller, nothing but Python on the target.
@@ -122,6 +128,16 @@ options:
         RV(cis.messages) and judges the rest as before.
     type: bool
     default: true
+  deviations:
+    description:
+      - Apply the rules where this audit's verdict differs from kube-bench's (structured authorization and
+        authentication configuration, kubelet config drop-ins, etcd files on a node without etcd, the config file
+        of a kubelet started without one; the list is in
+        the collection's C(docs/audit.md)).
+      - V(false) keeps kube-bench's verdict everywhere; each result's C(deviation) still says what a rule would
+        have decided (C(applied) false).
+    type: bool
+    default: true
 attributes:
   action:
     support: full
@@ -191,6 +207,9 @@ cis:
           (C(running) and C(configured)), C(sources), C(drift), C(upgrade_drift), C(reason), C(remediation), C(remediated_by)
           (C(role) and C(var) of this collection, or null), C(waiver) and, when waived or failed by an expired
           waiver, C(underlying_status).
+        - C(kube_bench_status) is the verdict kube-bench gives on this node (before waivers). C(deviation) is
+          null, or where a rule of O(deviations) disagrees with kube-bench C(rule) (its name), C(why), C(issues)
+          (kube-bench issues), C(status) (the rule's verdict) and C(applied) (whether C(status) is the rule's).
       type: list
       elements: dict
     totals:
@@ -208,6 +227,13 @@ cis:
       description: Ids that pass now and that the next C(kubeadm upgrade) would make fail (will drift on upgrade).
       type: list
       elements: str
+    deviations:
+      description: Ids whose status is a deviation rule's rather than kube-bench's.
+      type: list
+      elements: str
+    deviations_enabled:
+      description: The value of O(deviations).
+      type: bool
     upgrade:
       description:
         - What the next C(kubeadm upgrade) would write. C(judged) (false on a node kubeadm did not set up, or when

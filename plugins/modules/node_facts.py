@@ -36,7 +36,9 @@ description:
     C(kubeadm-config) and C(kubelet-config) ConfigMaps that C(kubeadm upgrade) regenerates the node from, read
     with C(kubectl) as that kubeconfig's identity (two GETs, read-only). See O(kubeadm_config).
   - Kubeconfigs, keys and the encryption provider configuration are only stat'ed; their contents never leave the
-    node (only the names of the encryption providers do).
+    node (only the names of the encryption providers do). Of the API server's C(--authorization-config) only the
+    authorizers' types and names are returned, of its C(--authentication-config) only the C(anonymous) section's
+    C(enabled) and the number of its path conditions.
   - Missing files, unreadable files and a node without Kubernetes are reported in the result, never as a failure.
 options:
   sysctls:
@@ -166,6 +168,17 @@ node_facts:
       type: dict
     encryption:
       description: C(path) of the API server's encryption provider config and the C(providers) it lists, in order.
+      type: dict
+    authorization:
+      description:
+        - The API server's C(--authorization-config) (running process, else its manifest) C(path), the
+          C(read_path) it was read from on the node (through the manifest's hostPath mounts), C(authorizers)
+          (C(type) and C(name) of each, in order; null when unreadable) and C(error).
+      type: dict
+    authentication:
+      description:
+        - The API server's C(--authentication-config) C(path), C(read_path), C(anonymous) (C(enabled) and the
+          number of path C(conditions); null when the file has no anonymous section) and C(error).
       type: dict
     containerd:
       description: C(present), C(config_path), C(config_text) and C(socket).

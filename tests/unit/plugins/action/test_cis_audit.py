@@ -79,6 +79,21 @@ def test_level_ids_and_waivers_are_passed(kubeadm_facts):
     assert controls["1.2.5"]["status"] == "WAIVED"
 
 
+@pytest.mark.parametrize("deviations, status", [(True, "PASS"), (False, "FAIL")])
+def test_deviations_option(kubeadm_facts, deviations, status):
+    # the kubelet's anonymous auth turned off by a drop-in only: kube-bench, reading config.yaml, says FAIL
+    config = kubeadm_facts["kubelet"]["config"]
+    config["text"] = config["text"].replace("    enabled: false\n  webhook:", "    enabled: true\n  webhook:")
+    config["dropins"] = [{"path": "/etc/kubernetes/kubelet.conf.d/50-cis.conf",
+                          "text": "authentication:\n  anonymous:\n    enabled: false\n"}]
+    _action, result = run_action({"today": "2026-06-01", "deviations": deviations}, {"node_facts": kubeadm_facts})
+    ctl = dict((c["id"], c) for c in result["cis"]["controls"])["4.2.1"]
+    assert (ctl["status"], ctl["kube_bench_status"]) == (status, "FAIL")
+    assert ctl["deviation"]["rule"] == "kubelet-config-dropins" and ctl["deviation"]["applied"] is deviations
+    assert result["cis"]["deviations_enabled"] is deviations
+    assert ("differs from kube-bench: 4.2.1" in result["msg"]) is deviations
+
+
 def test_reports_written(kubeadm_facts, tmp_path):
     report_dir = tmp_path / "reports"
     _action, result = run_action({"report_dir": str(report_dir)}, {"node_facts": kubeadm_facts}, host="cp/1")

@@ -2,11 +2,13 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
 
 from ansible_collections.secure_cluster.k8s.plugins.module_utils.node_facts_collect import (
+    block_list_items,
     collect,
     yaml_lookup,
 )
@@ -284,3 +286,98 @@ def test_collector_timing_fields(cp_root):
 ])
 def test_yaml_lookup(text, keys, expected):
     assert yaml_lookup(text, keys) == expected
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the API server's structured authorization and authentication files
+# ---------------------------------------------------------------------------------------------------------------
+AUTHZ_YAML = """apiVersion: apiserver.config.k8s.io/v1
+kind: AuthorizationConfiguration
+authorizers:
+  - type: Webhook
+    name: corp
+    webhook:
+      connectionInfo:
+        type: KubeConfigFile
+        kubeConfigFile: /etc/authz/webhook.kubeconfig
+      matchConditions:
+      - expression: has(request.resourceAttributes)
+  - type: Node
+    name: node
+  - type: RBAC
+    name: rbac
+"""
+
+
+def apiserver_with(root, flags, mounts):
+    """The API server's manifest and process with extra ``flags`` and ``mounts`` ``(volume, host, container)``."""
+    argv = list(kubeadm_node.APISERVER_ARGS) + list(flags)
+    text = kubeadm_node.manifest("kube-apiserver", argv, "registry.k8s.io/kube-apiserver:v1.33.4",
+                                 [("k8s-certs", "/etc/kubernetes/pki")] + [(v, host) for v, host, dummy in mounts])
+    for dummy, host, container in mounts:
+        text = text.replace("- mountPath: %s\n" % host, "- mountPath: %s\n" % container)
+    kubeadm_node.write(root, "/etc/kubernetes/manifests/kube-apiserver.yaml", text, 0o600)
+    kubeadm_node.add_process(root, 2101, argv)
+
+
+def test_authorization_config_read_through_host_path_mount(cp_root):
+    kubeadm_node.write(cp_root, "/etc/authz/config.yaml", AUTHZ_YAML, 0o600)
+    apiserver_with(cp_root, ["--authorization-config=/srv/authz/config.yaml"], [("authz", "/etc/authz", "/srv/authz")])
+    facts = collect(root=str(cp_root))
+    authz = facts["authorization"]
+    assert authz["path"] == "/srv/authz/config.yaml" and authz["read_path"] == "/etc/authz/config.yaml"
+    assert authz["authorizers"] == [{"type": "Webhook", "name": "corp"}, {"type": "Node", "name": "node"},
+                                    {"type": "RBAC", "name": "rbac"}]
+    assert authz["error"] is None
+    assert "webhook.kubeconfig" not in json.dumps(authz)
+    assert facts["authentication"] == {"path": None, "read_path": None, "anonymous": None, "error": None}
+
+
+def test_authorization_config_from_manifest_when_not_running(cp_root):
+    kubeadm_node.write(cp_root, "/etc/authz/config.json", json.dumps({
+        "kind": "AuthorizationConfiguration", "authorizers": [{"type": "Node", "name": "n"}]}), 0o600)
+    apiserver_with(cp_root, ["--authorization-config=/etc/authz/config.json"], [("authz", "/etc/authz", "/etc/authz")])
+    os.remove(os.path.join(str(cp_root), "proc/2101/cmdline"))
+    authz = collect(root=str(cp_root))["authorization"]
+    assert authz["authorizers"] == [{"type": "Node", "name": "n"}]
+
+
+def test_authorization_config_missing_is_an_error_not_a_raise(cp_root):
+    apiserver_with(cp_root, ["--authorization-config=/srv/authz/none.yaml"], [("authz", "/etc/authz", "/srv/authz")])
+    authz = collect(root=str(cp_root))["authorization"]
+    assert authz["authorizers"] is None and authz["error"] == "cannot be read"
+
+
+@pytest.mark.parametrize("text, anonymous", [
+    ("apiVersion: apiserver.config.k8s.io/v1\nkind: AuthenticationConfiguration\nanonymous:\n  enabled: false\n",
+     {"enabled": False, "conditions": 0}),
+    ("kind: AuthenticationConfiguration\nanonymous:\n  enabled: true\n  conditions:\n  - path: /livez\n"
+     "  - path: /readyz\n", {"enabled": True, "conditions": 2}),
+    ('{"kind": "AuthenticationConfiguration", "anonymous": {"enabled": false}}', {"enabled": False, "conditions": 0}),
+    ("kind: AuthenticationConfiguration\njwt:\n- issuer:\n    url: https://issuer.example.com\n", None),
+])
+def test_authentication_config_anonymous_section(cp_root, text, anonymous):
+    kubeadm_node.write(cp_root, "/etc/kubernetes/authn/config.yaml", text, 0o600)
+    apiserver_with(cp_root, ["--authentication-config=/etc/kubernetes/authn/config.yaml"],
+                   [("authn", "/etc/kubernetes/authn", "/etc/kubernetes/authn")])
+    authn = collect(root=str(cp_root))["authentication"]
+    assert authn["anonymous"] == anonymous and authn["error"] is None
+
+
+def test_kubelet_config_dir_dropins_sorted_conf_only(cp_root):
+    argv = list(kubeadm_node.KUBELET_ARGS) + ["--config-dir=/etc/kubernetes/kubelet.conf.d"]
+    kubeadm_node.add_process(cp_root, 812, argv)
+    for name in ("20-b.conf", "10-a.conf", "README", "30-c.conf.bak"):
+        kubeadm_node.write(cp_root, "/etc/kubernetes/kubelet.conf.d/" + name, "readOnlyPort: 0\n", 0o644)
+    config = collect(root=str(cp_root))["kubelet"]["config"]
+    assert config["config_dir"] == "/etc/kubernetes/kubelet.conf.d"
+    assert [d["path"] for d in config["dropins"]] == [
+        "/etc/kubernetes/kubelet.conf.d/10-a.conf", "/etc/kubernetes/kubelet.conf.d/20-b.conf"]
+
+
+def test_block_list_items_kubeadm_volumes():
+    pod = kubeadm_node.manifest("etcd", ["etcd"], "img", [("etcd-data", "/var/lib/etcd")])
+    assert block_list_items(pod, "volumes") == [
+        {"hostPath.path": "/var/lib/etcd", "hostPath.type": "DirectoryOrCreate", "name": "etcd-data"}]
+    assert block_list_items(pod, "volumeMounts") == [{"mountPath": "/var/lib/etcd", "name": "etcd-data"}]
+    assert block_list_items(pod, "absent") == []
