@@ -33,7 +33,7 @@ from ansible_collections.secure_cluster.k8s.plugins.module_utils.k8s_args import
     parse_cmdline_bytes,
     systemd_exec_argv,
 )
-from ansible_collections.secure_cluster.k8s.plugins.module_utils.static_pod import resolve_mount
+from ansible_collections.secure_cluster.k8s.plugins.module_utils.pod_mounts import resolve_mount
 
 SCHEMA_VERSION = 1
 

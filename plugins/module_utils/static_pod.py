@@ -32,6 +32,7 @@ import re
 from ansible_collections.secure_cluster.k8s.plugins.module_utils import etcd_flags
 from ansible_collections.secure_cluster.k8s.plugins.module_utils import k8s_flags, owned_file
 from ansible_collections.secure_cluster.k8s.plugins.module_utils.k8s_args import tokenize
+from ansible_collections.secure_cluster.k8s.plugins.module_utils.pod_mounts import resolve_mount, under as _under
 
 # Comma-list flags whose members are merged (existing members kept, new ones appended) unless replaced.
 DEFAULT_BACKUP_DIR = "/var/lib/secure_cluster/backups/manifests"
@@ -230,46 +231,6 @@ def _desired_value(name, requested, before, replace):
 # ------------------------------------------------------------------------------------------------------------
 # mounts
 # ------------------------------------------------------------------------------------------------------------
-
-
-def _under(path, root):
-    root = root.rstrip("/") or "/"
-    return path == root or path.startswith(root if root == "/" else root + "/")
-
-
-def resolve_mount(pod, container, path):
-    """The hostPath mount of ``container`` that holds container path ``path``.
-
-    Returns ``None`` when no mount holds it, else a dict ``mount_path``, ``read_only``, ``volume`` (name),
-    ``host_path`` (the file's path on the node, or None when the volume is not a hostPath volume) and
-    ``volume_type``.
-    """
-    volumes = dict((v.get("name"), v) for v in (pod.get("spec", {}).get("volumes") or []) if isinstance(v, dict))
-    best = None
-    for mount in container.get("volumeMounts") or []:
-        mount_path = str(mount.get("mountPath") or "")
-        if not mount_path or not _under(path, mount_path):
-            continue
-        if best is None or len(mount_path.rstrip("/")) > len(str(best["mountPath"]).rstrip("/")):
-            best = mount
-    if best is None:
-        return None
-    volume = volumes.get(best.get("name")) or {}
-    host = volume.get("hostPath") or {}
-    host_path = None
-    if host.get("path"):
-        base = str(host["path"])
-        if best.get("subPath"):
-            base = base.rstrip("/") + "/" + str(best["subPath"]).strip("/")
-        rest = path[len(str(best["mountPath"]).rstrip("/")):]
-        host_path = (base.rstrip("/") + rest) if rest else base
-    return {
-        "mount_path": best.get("mountPath"),
-        "read_only": bool(best.get("readOnly")),
-        "volume": best.get("name"),
-        "host_path": host_path,
-        "volume_type": host.get("type") or "",
-    }
 
 
 def _add_volumes(pod, container, volumes, result):

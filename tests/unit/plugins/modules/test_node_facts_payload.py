@@ -1,0 +1,35 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""node_facts runs on every node at every audit; Ansible ships the module_utils it imports with it. The flag tables
+and the editors stay on the controller so that the audit's one call stays small."""
+from __future__ import annotations
+
+import os
+import re
+
+ROOT = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
+IMPORT_RE = re.compile(r"^from ansible_collections\.secure_cluster\.k8s\.plugins\.module_utils(?:\.(\w+))? import "
+                       r"\(?([\w, \n]+)\)?", re.M)
+HEAVY = {"k8s_flags", "k8s_release_flags", "static_pod", "kubelet_config", "cis_eval"}
+
+
+def _module_utils_closure(path, seen=None):
+    seen = set() if seen is None else seen
+    with open(path) as handle:
+        text = handle.read()
+    for match in IMPORT_RE.finditer(text):
+        names = [match.group(1)] if match.group(1) else [n.strip() for n in match.group(2).replace("\n", " ")
+                                                          .split(",") if n.strip()]
+        for name in names:
+            name = name.split(" as ")[0].strip()
+            target = os.path.join(ROOT, "plugins", "module_utils", name + ".py")
+            if name not in seen and os.path.exists(target):
+                seen.add(name)
+                _module_utils_closure(target, seen)
+    return seen
+
+
+def test_node_facts_ships_no_flag_tables_or_editors():
+    shipped = _module_utils_closure(os.path.join(ROOT, "plugins", "modules", "node_facts.py"))
+    assert "node_facts_collect" in shipped and "pod_mounts" in shipped
+    assert not shipped & HEAVY, sorted(shipped & HEAVY)
