@@ -40,6 +40,7 @@ description:
   - Only recommendations whose target (master, etcd, controlplane, node, policies) is present on the node are
     reported, unless O(targets) or O(ids) says otherwise.
   - This is an action plugin; the evaluation needs PyYAML on the controller, nothing but Python on the target.
+  - The gate (O(fail_on), O(max_failures)) fails the host when it has more failures than allowed.
 options:
   benchmark:
     description:
@@ -55,22 +56,10 @@ options:
       - Path to a catalog file on the controller, instead of the collection's catalog for O(benchmark) (which is
         then ignored). It may be an overlay (C(based_on)) of a catalog beside it or of the collection's.
     type: path
-  level:
-    description:
-      - CIS profile level. V(1) reports level 1 recommendations only, V(2) reports level 1 and level 2
-        (everything kube-bench reports).
-    type: int
-    choices: [1, 2]
-    default: 2
   ids:
     description:
       - Report only these recommendations. A section id (V(1.2)) selects every recommendation in it.
       - A selected recommendation whose target is not on this node is reported as C(INFO).
-    type: list
-    elements: str
-    default: []
-  skip_ids:
-    description: Recommendations or sections not to report.
     type: list
     elements: str
     default: []
@@ -97,25 +86,11 @@ options:
     type: list
     elements: raw
     default: []
-  today:
-    description: The date waivers are compared with (V(YYYY-MM-DD)); defaults to the controller's date.
-    type: str
   report_dir:
     description:
       - Directory on the controller to write C(<host>.json) (kube-bench JSON shape) and C(<host>.junit.xml) to.
       - Not written when omitted.
     type: path
-  fail_on:
-    description:
-      - Fail the host when it has more than O(max_failures) failures. V(any) counts every C(FAIL), V(scored)
-        only scored ones (and expired waivers), V(none) never fails.
-    type: str
-    choices: [any, scored, none]
-    default: none
-  max_failures:
-    description: Number of failures allowed by O(fail_on).
-    type: int
-    default: 0
   sysctls:
     description: Kernel parameters for M(secure_cluster.k8s.node_facts) to read instead of its default list.
     type: list
@@ -138,6 +113,9 @@ options:
         have decided (C(applied) false).
     type: bool
     default: true
+extends_documentation_fragment:
+  - secure_cluster.k8s.cis_selection
+  - secure_cluster.k8s.cis_selection.gate
 attributes:
   action:
     support: full

@@ -28,6 +28,7 @@ description:
     Recommendations without a rule (human reviews) are C(WARN). Waivers work as for the node audit.
   - Runs on the controller only and never opens a connection; fetching the objects online is the caller's job
     (see C(playbooks/cluster_audit.yml)).
+  - The gate (O(fail_on), O(max_failures)) fails the task when the cluster has more failures than allowed.
 options:
   dump_dir:
     description:
@@ -97,18 +98,8 @@ options:
   catalog:
     description: Path to a catalog file on the controller, instead of the collection's catalog.
     type: path
-  level:
-    description: CIS profile level; V(1) reports level 1 recommendations only.
-    type: int
-    choices: [1, 2]
-    default: 2
   ids:
     description: Report only these recommendations or sections.
-    type: list
-    elements: str
-    default: []
-  skip_ids:
-    description: Recommendations or sections not to report.
     type: list
     elements: str
     default: []
@@ -119,18 +110,9 @@ options:
     type: list
     elements: raw
     default: []
-  today:
-    description: The date waivers are compared with (V(YYYY-MM-DD)); defaults to the controller's date.
-    type: str
-  fail_on:
-    description: Fail the task when the failures exceed O(max_failures); V(any), V(scored) or V(none).
-    type: str
-    choices: [any, scored, none]
-    default: none
-  max_failures:
-    description: Number of failures allowed by O(fail_on).
-    type: int
-    default: 0
+extends_documentation_fragment:
+  - secure_cluster.k8s.cis_selection
+  - secure_cluster.k8s.cis_selection.gate
 attributes:
   action:
     support: full
