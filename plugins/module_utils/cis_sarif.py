@@ -12,11 +12,17 @@ One run; its rules are the recommendations judged, one per benchmark and CIS id,
 - WAIVED -> ``fail`` at the level a FAIL would have, with an accepted external suppression giving the waiver.
 
 SARIF allows a level other than ``none`` only on ``fail`` results, so the other kinds carry ``none``.
+
+Every result has the host as its logical location and a physical one relative to the base ``NODES`` (the
+audited hosts): ``<host>/<path on the host>`` for the file it was judged from, ``<host>/`` when it was judged
+from several files, processes or API objects. Code-scanning services (GitHub's) take only results with a
+physical location, and only relative or ``file:`` URIs.
 """
 
 from __future__ import annotations
 
 import hashlib
+from urllib.parse import quote
 
 from ansible_collections.secure_cluster.k8s.plugins.module_utils import cis_report
 
@@ -25,6 +31,7 @@ TOOL_NAME = "secure_cluster.k8s cis audit"
 INFORMATION_URI = "https://github.com/secure-cluster/k8s"
 KIND = {"PASS": "pass", "FAIL": "fail", "WARN": "review", "INFO": "notApplicable", "WAIVED": "fail"}
 FINGERPRINT = "secureClusterCisResult/v1"
+NODES_BASE = "NODES"
 
 
 def benchmark_id(host_result):
@@ -68,12 +75,13 @@ def _message(host, res):
 
 
 def _location(host, res):
-    location = {"logicalLocations": [{"name": host, "fullyQualifiedName": "%s/%s" % (host, res.get("target")),
-                                      "kind": "resource"}]}
-    path = cis_report.judged_file(res)
-    if path:
-        location["physicalLocation"] = {"artifactLocation": {"uri": "file://" + path}}
-    return location
+    path = cis_report.judged_file(res) or ""
+    return {
+        "physicalLocation": {"artifactLocation": {"uri": "%s/%s" % (quote(host, safe=""), quote(path.lstrip("/"))),
+                                                  "uriBaseId": NODES_BASE}},
+        "logicalLocations": [{"name": host, "fullyQualifiedName": "%s/%s" % (host, res.get("target")),
+                              "kind": "resource"}],
+    }
 
 
 def _result(host, bench, index, res):
@@ -142,6 +150,9 @@ def to_sarif(results, tool_version=None, not_audited=None, started=None, ended=N
         "runs": [{
             "tool": {"driver": driver},
             "automationDetails": {"id": "secure_cluster.k8s/cis-audit/"},
+            "originalUriBaseIds": {NODES_BASE: {"description": {
+                "text": "The audited hosts: <host>/<absolute path on that host without its leading slash>; "
+                        "<host>/ alone stands for the host."}}},
             "invocations": [invocation],
             "columnKind": "unicodeCodePoints",
             "results": out,

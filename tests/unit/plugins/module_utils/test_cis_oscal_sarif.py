@@ -250,10 +250,15 @@ def test_sarif_results_follow_the_statuses(fleet, sarif):
     assert fail["message"]["text"].startswith("cp1: 1.2.15 FAIL: running: --profiling not set")
     location = fail["locations"][0]
     assert location["logicalLocations"][0]["name"] == "cp1"
-    assert location["physicalLocation"]["artifactLocation"]["uri"] == \
-        "file:///etc/kubernetes/manifests/kube-apiserver.yaml"
-    # a result over several files has the node only
-    assert "physicalLocation" not in results[("cp1", "cis-1.12/1.1.13")]["locations"][0]
+    assert location["physicalLocation"]["artifactLocation"] == {
+        "uri": "cp1/etc/kubernetes/manifests/kube-apiserver.yaml", "uriBaseId": "NODES"}
+    # a result over several files is the host's
+    several = results[("cp1", "cis-1.12/1.1.13")]["locations"][0]["physicalLocation"]["artifactLocation"]
+    assert several["uri"] == "cp1/"
+    assert "NODES" in sarif["runs"][0]["originalUriBaseIds"]
+    # every result has a physical location (code-scanning services take no other)
+    assert all(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].startswith(
+        r["properties"]["host"] + "/") for r in sarif["runs"][0]["results"])
     assert results[("w1", "cis-2.0/1.2.15")]["kind"] == "notApplicable"
 
 
