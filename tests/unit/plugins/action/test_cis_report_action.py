@@ -13,8 +13,6 @@ import yaml
 from ansible.errors import AnsibleActionFail
 
 from ansible_collections.secure_cluster.k8s.plugins.action import cis_report as action_mod
-from ansible_collections.secure_cluster.k8s.plugins.module_utils.cis_eval import evaluate
-from ansible_collections.secure_cluster.k8s.plugins.module_utils.node_facts_collect import collect
 from ansible_collections.secure_cluster.k8s.plugins.modules import cis_report as doc_stub
 from ansible_collections.secure_cluster.k8s.tests.fixtures.schemas import schema_check
 from ansible_collections.secure_cluster.k8s.tests.unit.plugins.module_utils import kubeadm_node
@@ -36,13 +34,8 @@ def catalog():
 def registered(tmp_path, catalog):
     """What ``register`` holds after ``cis_audit`` on a fresh control plane, a worker, a failed and an
     unreachable host, keyed by inventory host name (what the audit role passes)."""
-    cp_root, worker_root = tmp_path / "cp", tmp_path / "w"
-    kubeadm_node.build_node(cp_root)
-    kubeadm_node.build_node(worker_root, role="worker")
-    cp = evaluate(collect(root=str(cp_root)), catalog, host="cp1", parse_yaml=yaml.safe_load, today="2026-06-01",
-                  waivers=[{"id": "1.2.5", "reason": "serving certs pending", "expires": "2026-12-31"}])
-    worker = evaluate(collect(root=str(worker_root)), catalog, host="w1", parse_yaml=yaml.safe_load,
-                      today="2026-06-01")
+    cp, worker = kubeadm_node.evaluate_fleet(tmp_path, catalog, cp={"waivers": [
+        {"id": "1.2.5", "reason": "serving certs pending", "expires": "2026-12-31"}]})
     return {
         "cp1": {"changed": False, "cis": cp, "msg": "cp1: ..."},
         "w1": {"changed": False, "cis": worker, "msg": "w1: ..."},

@@ -13,8 +13,6 @@ import pytest
 import yaml
 
 from ansible_collections.secure_cluster.k8s.plugins.module_utils import cis_oscal, cis_report, cis_sarif
-from ansible_collections.secure_cluster.k8s.plugins.module_utils.cis_eval import evaluate
-from ansible_collections.secure_cluster.k8s.plugins.module_utils.node_facts_collect import collect
 from ansible_collections.secure_cluster.k8s.tests.fixtures.schemas import schema_check
 from ansible_collections.secure_cluster.k8s.tests.unit.plugins.module_utils import kubeadm_node
 
@@ -34,15 +32,11 @@ def fleet(tmp_path_factory, catalog):
     ids too (so it has INFO results). The worker's evaluation is then relabelled as another benchmark, the way
     a fleet that mixes benchmarks looks (the collection ships one catalog), with the optional fields other
     steps add (kube_bench_status, deviation) on one result."""
-    base = tmp_path_factory.mktemp("fleet")
-    cp_root, worker_root = base / "cp", base / "w"
-    kubeadm_node.build_node(cp_root)
-    kubeadm_node.build_node(worker_root, role="worker")
-    cp = evaluate(collect(root=str(cp_root)), catalog, host="cp1", parse_yaml=yaml.safe_load, today="2026-06-01",
-                  waivers=[{"id": "1.2.5", "reason": "serving certs pending, CHG-42", "expires": "2026-12-31"},
-                           {"id": "1.2.16", "reason": "old exception", "expires": "2026-01-01"}])
-    worker = evaluate(collect(root=str(worker_root)), catalog, host="w1", parse_yaml=yaml.safe_load,
-                      today="2026-06-01", ids=["1.2.15", "4"])
+    cp, worker = kubeadm_node.evaluate_fleet(
+        tmp_path_factory.mktemp("fleet"), catalog,
+        cp={"waivers": [{"id": "1.2.5", "reason": "serving certs pending, CHG-42", "expires": "2026-12-31"},
+                        {"id": "1.2.16", "reason": "old exception", "expires": "2026-01-01"}]},
+        worker={"ids": ["1.2.15", "4"]})
     worker = copy.deepcopy(worker)
     worker["benchmark"] = dict(worker["benchmark"], id="cis-2.0", version="2.0.0")
     extra = next(r for r in worker["controls"] if r["id"] == "4.1.9")
