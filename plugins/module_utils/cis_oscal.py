@@ -89,7 +89,7 @@ def _inventory_item(host_result, bench):
     host = str(host_result.get("host"))
     node = host_result.get("node") or {}
     targets = node.get("targets") or []
-    what = "the cluster's API objects" if targets == ["policies"] else "Kubernetes node"
+    what = "the cluster's API objects of" if targets == ["policies"] else "Kubernetes node"
     item = {
         "uuid": stable_uuid("host", host),
         "description": "%s %s (targets: %s), audited against %s" % (

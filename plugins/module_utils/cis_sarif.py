@@ -104,6 +104,9 @@ def _result(host, bench, index, res):
     result["properties"].update(cis_report.optional_fields(res))
     if res.get("underlying_status"):
         result["properties"]["underlying_status"] = res["underlying_status"]
+    if res.get("findings") is not None:  # a cluster result: the API objects behind the verdict
+        result["properties"]["findings"] = res["findings"]
+        result["properties"]["exempted"] = res.get("exempted") or []
     waiver = res.get("waiver")
     if waiver:
         result["properties"]["waiver"] = waiver
