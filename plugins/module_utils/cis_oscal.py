@@ -55,13 +55,10 @@ def _prop(name, value):
     return {"name": name, "ns": PROP_NS, "value": _text(value)}
 
 
-def _benchmark(host_result):
-    return (host_result.get("benchmark") or {}).get("id") or "cis"
-
-
 def _control_props(host, bench, res):
-    props = [_prop("host", host), _prop("benchmark", bench), _prop("cis-id", res.get("id")), _prop("cis-status", res.get("status")),
-             _prop("scored", str(bool(res.get("scored"))).lower()), _prop("level", res.get("level"))]
+    props = [_prop("host", host), _prop("benchmark", bench), _prop("cis-id", res.get("id")),
+             _prop("cis-status", res.get("status")), _prop("scored", str(bool(res.get("scored"))).lower()),
+             _prop("level", res.get("level"))]
     extra = cis_report.optional_fields(res)
     if "kube_bench_status" in extra:
         props.append(_prop("kube-bench-status", extra["kube_bench_status"]))
@@ -183,12 +180,12 @@ def to_assessment_results(results, started, ended=None, tool_version=None, asses
     results = sorted(results, key=lambda r: str(r.get("host")))
     version = str(tool_version or "0.0.0")
     tool_uuid = stable_uuid("tool", "secure_cluster.k8s")
-    benches = sorted(set(_benchmark(r) for r in results))
+    benches = sorted(set(cis_report.benchmark_id(r) for r in results))
     scope = benches + sorted(str(r.get("host")) for r in results)
     items, observations, findings, risks, selections = [], [], [], [], {}
     for host_result in results:
         host = str(host_result.get("host"))
-        bench = _benchmark(host_result)
+        bench = cis_report.benchmark_id(host_result)
         items.append(_inventory_item(host_result, bench))
         for res in host_result.get("controls") or []:
             obs = _observation(host, bench, res, tool_uuid, ended)

@@ -50,6 +50,11 @@ OPTIONAL_FIELDS = ("kube_bench_status", "deviation")
 _MODE_OR_OWNER_AND_PATH = re.compile(r"^\S+ (/\S+)$")
 
 
+def benchmark_id(host_result):
+    """The benchmark a host was judged against (hosts of one fleet may differ)."""
+    return (host_result.get("benchmark") or {}).get("id") or "cis"
+
+
 def optional_fields(res):
     return dict((key, res[key]) for key in OPTIONAL_FIELDS if res.get(key) not in (None, "", [], {}))
 
@@ -184,7 +189,7 @@ def to_junit(results, name="CIS Kubernetes Benchmark"):
     total = failures = skipped = 0
     for host_result in results:
         host = host_result.get("host") or "unknown"
-        bench_id = (host_result.get("benchmark") or {}).get("id") or "cis"
+        bench_id = benchmark_id(host_result)
         cases = []
         h_fail = h_skip = 0
         for res in host_result.get("controls") or []:

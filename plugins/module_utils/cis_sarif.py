@@ -9,7 +9,9 @@ One run; its rules are the recommendations judged, one per benchmark and CIS id,
 
 - PASS -> ``pass``; FAIL -> ``fail`` with level ``error`` (scored) or ``warning`` (not scored);
 - WARN (manual, or not judged automatically) -> ``review``; INFO (not applicable to the node) -> ``notApplicable``;
-- WAIVED -> ``fail`` at the level a FAIL would have, with an accepted external suppression giving the waiver.
+- WAIVED -> the kind of the result the waiver covers (``fail`` at the level a FAIL would have, or ``review`` for a
+  manual recommendation) with an accepted external suppression giving the waiver; a waived recommendation that
+  passes anyway is a plain ``pass``, there being nothing to suppress.
 
 SARIF allows a level other than ``none`` only on ``fail`` results, so the other kinds carry ``none``.
 
@@ -29,21 +31,24 @@ from ansible_collections.secure_cluster.k8s.plugins.module_utils import cis_repo
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 TOOL_NAME = "secure_cluster.k8s cis audit"
 INFORMATION_URI = "https://github.com/secure-cluster/k8s"
-KIND = {"PASS": "pass", "FAIL": "fail", "WARN": "review", "INFO": "notApplicable", "WAIVED": "fail"}
+KIND = {"PASS": "pass", "FAIL": "fail", "WARN": "review", "INFO": "notApplicable"}
 FINGERPRINT = "secureClusterCisResult/v1"
 NODES_BASE = "NODES"
-
-
-def benchmark_id(host_result):
-    return (host_result.get("benchmark") or {}).get("id") or "cis"
 
 
 def rule_id(bench, cid):
     return "%s/%s" % (bench, cid)
 
 
+def _kind(res):
+    status = res.get("status")
+    if status == "WAIVED":
+        status = res.get("underlying_status") or "FAIL"
+    return KIND.get(status, "review")
+
+
 def _level(res):
-    if KIND.get(res.get("status")) != "fail":
+    if _kind(res) != "fail":
         return "none"
     return "error" if res.get("scored") else "warning"
 
@@ -88,7 +93,7 @@ def _result(host, bench, index, res):
     result = {
         "ruleId": rule_id(bench, res.get("id")),
         "ruleIndex": index,
-        "kind": KIND.get(res.get("status"), "review"),
+        "kind": _kind(res),
         "level": _level(res),
         "message": _message(host, res),
         "locations": [_location(host, res)],
@@ -110,7 +115,7 @@ def _result(host, bench, index, res):
     waiver = res.get("waiver")
     if waiver:
         result["properties"]["waiver"] = waiver
-    if res.get("status") == "WAIVED" and waiver:
+    if res.get("status") == "WAIVED" and waiver and res.get("underlying_status") != "PASS":
         justification = waiver.get("reason") or "waived"
         if waiver.get("expires"):
             justification += " (until %s)" % waiver["expires"]
@@ -126,7 +131,7 @@ def to_sarif(results, tool_version=None, not_audited=None, started=None, ended=N
     out = []
     for host_result in sorted(results, key=lambda r: str(r.get("host"))):
         host = str(host_result.get("host") or "unknown")
-        bench = benchmark_id(host_result)
+        bench = cis_report.benchmark_id(host_result)
         for res in host_result.get("controls") or []:
             key = rule_id(bench, res.get("id"))
             if key not in index:

@@ -35,7 +35,9 @@ def fleet(tmp_path_factory, catalog):
     cp, worker = kubeadm_node.evaluate_fleet(
         tmp_path_factory.mktemp("fleet"), catalog,
         cp={"waivers": [{"id": "1.2.5", "reason": "serving certs pending, CHG-42", "expires": "2026-12-31"},
-                        {"id": "1.2.16", "reason": "old exception", "expires": "2026-01-01"}]},
+                        {"id": "1.2.16", "reason": "old exception", "expires": "2026-01-01"},
+                        {"id": "1.2.11", "reason": "reviewed by hand, AUD-7", "expires": "2026-12-31"},
+                        {"id": "1.2.2", "reason": "passes anyway", "expires": "2026-12-31"}]},
         worker={"ids": ["1.2.15", "4"]})
     worker = copy.deepcopy(worker)
     worker["benchmark"] = dict(worker["benchmark"], id="cis-2.0", version="2.0.0")
@@ -178,6 +180,8 @@ def test_oscal_waiver_is_an_approved_deviation(fleet, oscal):
     risk = risks[waived["related-risks"][0]["risk-uuid"]]
     assert risk["status"] == "deviation-approved" and risk["deadline"] == "2026-12-31T23:59:59Z"
     assert "serving certs pending, CHG-42" in risk["description"]
+    passing = by_target(oscal)[("cp1", "cis-1.12_1.2.2")]
+    assert passing["target"]["status"]["state"] == "satisfied" and props(passing)["cis-status"] == "WAIVED"
     # an expired waiver is a plain FAIL with no risk, the expiry kept in the props
     expired = by_target(oscal)[("cp1", "cis-1.12_1.2.16")]
     assert expired["target"]["status"]["state"] == "not-satisfied" and "related-risks" not in expired
@@ -227,18 +231,19 @@ def sarif_results(sarif_log):
 def test_sarif_results_follow_the_statuses(fleet, sarif):
     results = sarif_results(sarif)
     assert len(results) == sum(len(ev["controls"]) for ev in fleet)
-    expected_kind = {"PASS": "pass", "FAIL": "fail", "WARN": "review", "INFO": "notApplicable", "WAIVED": "fail"}
+    expected_kind = {"PASS": "pass", "FAIL": "fail", "WARN": "review", "INFO": "notApplicable"}
     rules = sarif["runs"][0]["tool"]["driver"]["rules"]
     for evaluation in fleet:
         for res in evaluation["controls"]:
             got = results[(evaluation["host"], "%s/%s" % (evaluation["benchmark"]["id"], res["id"]))]
-            assert got["kind"] == expected_kind[res["status"]], res["id"]
+            judged = res["underlying_status"] if res["status"] == "WAIVED" else res["status"]
+            assert got["kind"] == expected_kind[judged], res["id"]
             if got["kind"] == "fail":
                 assert got["level"] == ("error" if res["scored"] else "warning")
             else:
                 assert got["level"] == "none"
             assert rules[got["ruleIndex"]]["id"] == got["ruleId"]
-            assert ("suppressions" in got) == (res["status"] == "WAIVED")
+            assert ("suppressions" in got) == (res["status"] == "WAIVED" and judged != "PASS")
     fail = results[("cp1", "cis-1.12/1.2.15")]
     assert fail["kind"] == "fail" and fail["level"] == "error"
     assert fail["message"]["text"].startswith("cp1: 1.2.15 FAIL: running: --profiling not set")
@@ -264,6 +269,13 @@ def test_sarif_waiver_is_an_accepted_suppression(sarif):
     assert waived["properties"]["underlying_status"] == "FAIL"
     expired = sarif_results(sarif)[("cp1", "cis-1.12/1.2.16")]
     assert "suppressions" not in expired and expired["properties"]["waiver"]["expired"] is True
+    # a waived manual recommendation is still one to review, suppressed; a waived one that passes is a pass
+    manual = sarif_results(sarif)[("cp1", "cis-1.12/1.2.11")]
+    assert (manual["kind"], manual["level"]) == ("review", "none")
+    assert manual["suppressions"][0]["justification"] == "reviewed by hand, AUD-7 (until 2026-12-31)"
+    passing = sarif_results(sarif)[("cp1", "cis-1.12/1.2.2")]
+    assert (passing["kind"], passing["level"], "suppressions" in passing) == ("pass", "none", False)
+    assert passing["properties"]["status"] == "WAIVED" and passing["properties"]["underlying_status"] == "PASS"
 
 
 def test_sarif_rules_per_benchmark(fleet, sarif):
