@@ -27,7 +27,8 @@ description:
   - In the SARIF log the rules are the recommendations judged (C(<benchmark>/<id>), for example
     C(cis-1.12/1.2.15)), with one result per host and recommendation of kind C(pass), C(fail) (level C(error)
     when scored, C(warning) when not), C(review) (C(WARN)) or C(notApplicable) (C(INFO)); a waived
-    recommendation is a C(fail) result with an accepted external suppression.
+    recommendation keeps the kind of the result it covers, with an accepted external suppression (a waived one
+    that passes anyway is a plain C(pass)).
   - Returns the human summary (per host counts and failing recommendations with their titles, then the fleet),
     the data for M(ansible.builtin.set_stats), and the verdict of the O(fail_on)/O(max_failures) gate.
   - It does not fail when the gate fails; the caller decides (the P(secure_cluster.k8s.audit#role) role fails
