@@ -4,7 +4,8 @@
 """Action plugin ``secure_cluster.k8s.cis_report``: the fleet step of the CIS audit, on the controller only.
 
 Takes the registered ``secure_cluster.k8s.cis_audit`` results of every host, writes ``<host>.json`` (kube-bench
-JSON shape), ``<host>.junit.xml`` and ``summary.md`` into one directory on the controller, and returns the
+JSON shape), ``<host>.junit.xml``, ``summary.md``, the fleet's OSCAL assessment results and its SARIF log into one
+directory on the controller, and returns the
 human summary, the ``set_stats`` data and the verdict of the ``fail_on``/``max_failures`` gate. It never fails
 because of the gate (the caller decides what to do with RV(gate)), so the reports and the summary always come
 first. It opens no connection to any host.
@@ -12,6 +13,7 @@ first. It opens no connection to any host.
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import re
@@ -20,10 +22,13 @@ import tempfile
 from ansible.module_utils.common.text.converters import to_native, to_text
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.secure_cluster.k8s.plugins.module_utils import cis_report
+from ansible_collections.secure_cluster.k8s.plugins.module_utils import cis_oscal, cis_report, cis_sarif
 from ansible_collections.secure_cluster.k8s.plugins.plugin_utils.plain import plain
 
-FORMATS = ("json", "junit", "markdown")
+FORMATS = ("json", "junit", "markdown", "oscal", "sarif")
+OSCAL_FILE = "oscal-assessment-results.json"
+SARIF_FILE = "cis.sarif"
+COLLECTION_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 ARGUMENT_SPEC = dict(
     results=dict(type="raw", required=True),
@@ -31,6 +36,7 @@ ARGUMENT_SPEC = dict(
     formats=dict(type="list", elements="str", choices=list(FORMATS), default=list(FORMATS)),
     fail_on=dict(type="str", default="none", choices=["any", "scored", "none"]),
     max_failures=dict(type="int", default=0),
+    assessment_plan=dict(type="str", default=cis_oscal.DEFAULT_ASSESSMENT_PLAN),
 )
 
 NO_RESULT = "no audit result: the host failed or was unreachable before its audit ran"
@@ -99,7 +105,12 @@ def summary_lines(evaluations, not_audited, gate, files):
         lines.insert(len(lines) - 1, "%-20s NOT AUDITED: %s" % (host, not_audited[host]))
     lines.append(gate["msg"])
     if files.get("dir"):
-        lines.append("reports: %s (summary.md, <host>.json, <host>.junit.xml)" % files["dir"])
+        names = [os.path.basename(files[key]) for key in ("summary", "oscal", "sarif") if files.get(key)]
+        if any(paths.get("json") for paths in files.get("hosts", {}).values()):
+            names.append("<host>.json")
+        if any(paths.get("junit") for paths in files.get("hosts", {}).values()):
+            names.append("<host>.junit.xml")
+        lines.append("reports: %s (%s)" % (files["dir"], ", ".join(names) or "none"))
     return lines
 
 
@@ -129,7 +140,27 @@ def _write(path, text):
         raise
 
 
-def write_reports(report_dir, evaluations, not_audited, gate, formats):
+def collection_version(root=COLLECTION_ROOT):
+    """The collection's version, for the tool of the OSCAL and SARIF reports: from MANIFEST.json where the
+    collection is installed, from galaxy.yml in a source checkout; None when neither says."""
+    try:
+        with open(os.path.join(root, "MANIFEST.json")) as handle:
+            return json.load(handle)["collection_info"]["version"]
+    except (IOError, OSError, ValueError, KeyError, TypeError):
+        pass
+    try:
+        with open(os.path.join(root, "galaxy.yml")) as handle:
+            match = re.search(r"^version:\s*[\"']?([^\s\"'#]+)", handle.read(), re.M)
+    except (IOError, OSError):
+        return None
+    return match.group(1) if match else None
+
+
+def _json_text(data):
+    return json.dumps(data, indent=2, default=to_text) + "\n"
+
+
+def write_reports(report_dir, evaluations, not_audited, gate, formats, assessment_plan=None, now=None):
     os.makedirs(report_dir, exist_ok=True)
     files = {"dir": report_dir, "hosts": {}}
     for evaluation in evaluations:
@@ -138,7 +169,7 @@ def write_reports(report_dir, evaluations, not_audited, gate, formats):
         paths = {}
         if "json" in formats:
             paths["json"] = stem + ".json"
-            _write(paths["json"], json.dumps(cis_report.to_kube_bench(evaluation), indent=2, default=to_text) + "\n")
+            _write(paths["json"], _json_text(cis_report.to_kube_bench(evaluation)))
         if "junit" in formats:
             paths["junit"] = stem + ".junit.xml"
             _write(paths["junit"], cis_report.to_junit([evaluation]))
@@ -146,6 +177,19 @@ def write_reports(report_dir, evaluations, not_audited, gate, formats):
     if "markdown" in formats:
         files["summary"] = os.path.join(report_dir, "summary.md")
         _write(files["summary"], markdown(evaluations, not_audited, gate))
+    if "oscal" in formats or "sarif" in formats:
+        # the report step's time: the evaluations carry none of their own
+        stamp = (now or datetime.datetime.now(datetime.timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        version = collection_version()
+    if "oscal" in formats:
+        files["oscal"] = os.path.join(report_dir, OSCAL_FILE)
+        _write(files["oscal"], _json_text(cis_oscal.to_assessment_results(
+            evaluations, stamp, stamp, tool_version=version, assessment_plan=assessment_plan,
+            not_audited=not_audited)))
+    if "sarif" in formats:
+        files["sarif"] = os.path.join(report_dir, SARIF_FILE)
+        _write(files["sarif"], _json_text(cis_sarif.to_sarif(
+            evaluations, tool_version=version, not_audited=not_audited, started=stamp, ended=stamp)))
     return files
 
 
@@ -170,7 +214,8 @@ class ActionModule(ActionBase):
         report_dir = os.path.abspath(args["report_dir"])
 
         try:
-            files = write_reports(report_dir, evaluations, not_audited, gate, args["formats"])
+            files = write_reports(report_dir, evaluations, not_audited, gate, args["formats"],
+                                  assessment_plan=args["assessment_plan"])
         except (IOError, OSError) as exc:
             result.update(failed=True, changed=False,
                           msg="could not write the CIS reports to %s: %s" % (report_dir, to_native(exc)))

@@ -19,6 +19,7 @@ what kube-bench itself says is ``kube_bench_status``.
 from __future__ import annotations
 
 import datetime
+import re
 from xml.sax.saxutils import escape, quoteattr
 
 KUBE_BENCH_STATUS = {"PASS": "PASS", "FAIL": "FAIL", "WARN": "WARN", "INFO": "INFO", "WAIVED": "INFO"}
@@ -36,13 +37,41 @@ def _id_key(cid):
     return tuple(int(p) if p.isdigit() else 0 for p in str(cid).split("."))
 
 
-def _actual_text(actual):
+def actual_text(actual):
+    """``actual`` {running, configured} as one line; both only when they differ."""
     if not isinstance(actual, dict):
         return "" if actual is None else str(actual)
     running, configured = actual.get("running"), actual.get("configured")
     if running is not None and configured is not None and running != configured:
         return "running: %s | configured: %s" % (running, configured)
     return str(running if running is not None else (configured if configured is not None else ""))
+
+
+# The optional per-control fields other writers add (kube-bench's own verdict, a documented deviation); carried
+# into the OSCAL props and SARIF properties only when a result has them, so evaluations without them stay valid.
+OPTIONAL_FIELDS = ("kube_bench_status", "deviation")
+_MODE_OR_OWNER_AND_PATH = re.compile(r"^\S+ (/\S+)$")
+
+
+def benchmark_id(host_result):
+    """The benchmark a host was judged against (hosts of one fleet may differ)."""
+    return (host_result.get("benchmark") or {}).get("id") or "cis"
+
+
+def optional_fields(res):
+    return dict((key, res[key]) for key in OPTIONAL_FIELDS if res.get(key) not in (None, "", [], {}))
+
+
+def judged_file(res):
+    """The one file a node result was judged from, or None: the manifest or config named as the configured
+    source, or the single path of a file permission/ownership check (``600 /etc/...``). Results over several
+    files, processes or API objects have none."""
+    source = (res.get("sources") or {}).get("configured")
+    if isinstance(source, str) and source.startswith("/") and not any(c.isspace() or c == "," for c in source):
+        return source
+    configured = (res.get("actual") or {}).get("configured") if isinstance(res.get("actual"), dict) else None
+    match = _MODE_OR_OWNER_AND_PATH.match(configured) if isinstance(configured, str) else None
+    return match.group(1) if match else None
 
 
 def _summary(counts_from):
@@ -133,7 +162,7 @@ def _kube_bench_check(res):
         "remediation": res.get("remediation") or "",
         "test_info": [res.get("remediation") or ""],
         "status": KUBE_BENCH_STATUS.get(res.get("status"), "INFO"),
-        "actual_value": _actual_text(res.get("actual")),
+        "actual_value": actual_text(res.get("actual")),
         "scored": bool(res.get("scored")),
         "IsMultiple": False,
         "expected_result": res.get("expected") or "",
@@ -166,7 +195,7 @@ def to_junit(results, name="CIS Kubernetes Benchmark"):
     total = failures = skipped = 0
     for host_result in results:
         host = host_result.get("host") or "unknown"
-        bench_id = (host_result.get("benchmark") or {}).get("id") or "cis"
+        bench_id = benchmark_id(host_result)
         cases = []
         h_fail = h_skip = 0
         for res in host_result.get("controls") or []:
@@ -175,7 +204,7 @@ def to_junit(results, name="CIS Kubernetes Benchmark"):
             tname = "%s %s" % (res.get("id"), res.get("title"))
             body = []
             detail = "expected: %s\nactual: %s\nreason: %s\nremediation: %s" % (
-                res.get("expected") or "-", _actual_text(res.get("actual")) or "-", res.get("reason") or "-",
+                res.get("expected") or "-", actual_text(res.get("actual")) or "-", res.get("reason") or "-",
                 res.get("remediation") or "-")
             if status == "FAIL":
                 h_fail += 1
@@ -320,7 +349,7 @@ def to_markdown(results, generated=None, title="CIS Kubernetes Benchmark audit")
             for res in bad:
                 rb = res.get("remediated_by") or {}
                 out.append("| %s | %s | %s | %s |" % (
-                    _md(res["id"]), _md(res.get("title")), _md(_actual_text(res.get("actual")) or res.get("reason")),
+                    _md(res["id"]), _md(res.get("title")), _md(actual_text(res.get("actual")) or res.get("reason")),
                     _md("%s: `%s`" % (rb.get("role"), rb.get("var")) if rb else "manual")))
         else:
             out.append("No failing recommendations.")

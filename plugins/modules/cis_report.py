@@ -16,7 +16,19 @@ description:
   - The fleet step of the CIS audit. Takes the registered results of M(secure_cluster.k8s.cis_audit) of every
     host and, on the controller, writes into O(report_dir) one C(<host>.json) per host in kube-bench's JSON shape
     (with this collection's extra fields), one C(<host>.junit.xml) per host (one testcase per recommendation),
-    and a fleet summary C(summary.md).
+    a fleet summary C(summary.md), and for the whole fleet the OSCAL 1.1.2 assessment results
+    C(oscal-assessment-results.json) and the SARIF 2.1.0 log C(cis.sarif) (see O(formats)).
+  - In the OSCAL document each host is an inventory item; per host and recommendation there is an observation
+    (expected, actual, reason) and, unless the recommendation does not apply to the host, a finding whose target
+    is the recommendation (C(<benchmark>_<id>), for example C(cis-1.12_1.2.15)), C(satisfied) for C(PASS) and
+    C(not-satisfied) for C(FAIL) and C(WARN); a waiver adds a risk with status C(deviation-approved). Its UUIDs
+    depend only on the benchmark, host and recommendation, so two runs over the same state differ only in the
+    timestamps.
+  - In the SARIF log the rules are the recommendations judged (C(<benchmark>/<id>), for example
+    C(cis-1.12/1.2.15)), with one result per host and recommendation of kind C(pass), C(fail) (level C(error)
+    when scored, C(warning) when not), C(review) (C(WARN)) or C(notApplicable) (C(INFO)); a waived
+    recommendation keeps the kind of the result it covers, with an accepted external suppression (a waived one
+    that passes anyway is a plain C(pass)).
   - Returns the human summary (per host counts and failing recommendations with their titles, then the fleet),
     the data for M(ansible.builtin.set_stats), and the verdict of the O(fail_on)/O(max_failures) gate.
   - It does not fail when the gate fails; the caller decides (the P(secure_cluster.k8s.audit#role) role fails
@@ -42,11 +54,21 @@ options:
     type: path
     default: reports
   formats:
-    description: Which reports to write. V(json) and V(junit) are per host, V(markdown) is C(summary.md).
+    description:
+      - Which reports to write. V(json) and V(junit) are per host, V(markdown) is C(summary.md), V(oscal) is
+        C(oscal-assessment-results.json) and V(sarif) is C(cis.sarif) (both for the whole fleet).
     type: list
     elements: str
-    choices: [json, junit, markdown]
-    default: [json, junit, markdown]
+    choices: [json, junit, markdown, oscal, sarif]
+    default: [json, junit, markdown, oscal, sarif]
+  assessment_plan:
+    description:
+      - The C(href) of C(import-ap) in the OSCAL assessment results, which OSCAL requires. It names what governed
+        the assessment; point it at your OSCAL assessment plan when you have one.
+      - The default is this collection's audit documentation (what is judged and how), there being no OSCAL
+        assessment plan of the collection's own.
+    type: str
+    default: https://github.com/secure-cluster/k8s/blob/main/docs/audit.md
   fail_on:
     description:
       - What the gate counts. V(any) counts every C(FAIL), V(scored) only scored ones (and expired waivers),
@@ -85,6 +107,12 @@ seealso:
   - name: kube-bench JSON output
     description: The shape of C(<host>.json).
     link: https://github.com/aquasecurity/kube-bench/blob/main/docs/running.md
+  - name: OSCAL assessment results model
+    description: The model of C(oscal-assessment-results.json).
+    link: https://pages.nist.gov/OSCAL/concepts/layer/assessment/assessment-results/
+  - name: SARIF 2.1.0
+    description: The format of C(cis.sarif).
+    link: https://docs.oasis-open.org/sarif/sarif/v2.1.0/sarif-v2.1.0.html
 """
 
 EXAMPLES = r"""
@@ -123,7 +151,9 @@ report_dir:
   type: str
   sample: /srv/audit/reports
 files:
-  description: C(dir), C(summary) (path of C(summary.md)) and C(hosts) (host to C(json) and C(junit) paths).
+  description:
+    - C(dir), C(summary) (path of C(summary.md)), C(oscal) (path of C(oscal-assessment-results.json)), C(sarif)
+      (path of C(cis.sarif)) and C(hosts) (host to C(json) and C(junit) paths); a report not written is absent.
   returned: success
   type: dict
 summary:

@@ -132,6 +132,15 @@ def kube_bench_results(path):
         return {t["test_number"]: t for c in json.load(f)["Controls"] for g in c["tests"] for t in g["results"]}
 
 
+def schema_check():
+    """tests/fixtures/schemas/schema_check.py: the OSCAL and SARIF reports against their official schemas."""
+    spec = importlib.util.spec_from_file_location("sck8s_schema_check",
+                                                  os.path.join(ROOT, "tests", "fixtures", "schemas", "schema_check.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def release(minor=None):
     """(minor, version) of a real release the test bed builds (default: K8S_REAL_VERSION, else the newest)."""
     with open(RELEASES, encoding="utf-8") as f:

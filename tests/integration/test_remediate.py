@@ -13,7 +13,8 @@ import re
 
 import pytest
 
-from harness import Node, changed_tasks, changed_where, kube_bench_results, playbook, started_nodes, write_site_vars
+from harness import (Node, changed_tasks, changed_where, kube_bench_results, playbook, schema_check, started_nodes,
+                     write_site_vars)
 
 NET = "sck8s-int-remediate"
 NODE = "sck8s-int-rem-cp1"
@@ -98,6 +99,23 @@ def test_drift_is_predicted_then_fixed_exactly(hardened):
     assert after["1.2.5"]["secure_cluster_status"] == "WAIVED"
     md = (hardened / "real" / "remediation.md").read_text(encoding="utf-8")
     assert re.search(r"\| %s \| 2 \| 0 \| 1\.1\.3, 1\.4\.1 \|" % NODE, md), md
+    # the OSCAL and SARIF of both audits are valid as their official schemas have it, and show the same drift
+    schemas = schema_check()
+    findings = {}
+    for run in ("before", "after"):
+        oscal = json.loads((hardened / "real" / run / "oscal-assessment-results.json").read_text(encoding="utf-8"))
+        sarif = json.loads((hardened / "real" / run / "cis.sarif").read_text(encoding="utf-8"))
+        assert schemas.oscal_errors(oscal) == [], run
+        assert schemas.sarif_errors(sarif) == [], run
+        failing = sorted(r["ruleId"].split("/", 1)[1] for r in sarif["runs"][0]["results"]
+                         if r["kind"] == "fail" and "suppressions" not in r and r["properties"]["host"] == NODE)
+        assert failing == (DRIFTED if run == "before" else []), run
+        findings[run] = dict((f["target"]["target-id"].split("_", 1)[1], f)
+                             for f in oscal["assessment-results"]["results"][0]["findings"])
+    for cid in DRIFTED:
+        assert findings["before"][cid]["target"]["status"]["state"] == "not-satisfied"
+        assert findings["after"][cid]["target"]["status"]["state"] == "satisfied"
+        assert findings["before"][cid]["uuid"] == findings["after"][cid]["uuid"]  # the same host and control
 
     rc, out, changed = playbook(hardened, "remediate.yml", "-e", "remediate_report_dir=%s/again" % hardened)
     assert rc == 0, out[-6000:]

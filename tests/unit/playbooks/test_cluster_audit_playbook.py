@@ -15,11 +15,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import yaml
 
+from ansible_collections.secure_cluster.k8s.tests.fixtures.schemas import schema_check
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 COLLECTION = os.path.normpath(os.path.join(HERE, "..", "..", ".."))
 COLLECTIONS_ROOT = os.path.normpath(os.path.join(COLLECTION, "..", "..", ".."))
 PLAYBOOK = os.path.join(COLLECTION, "playbooks", "cluster_audit.yml")
 DUMP = os.path.join(COLLECTION, "tests", "fixtures", "cluster_dump")
+with open(os.path.join(COLLECTION, "galaxy.yml")) as _galaxy:
+    GALAXY_VERSION = str(yaml.safe_load(_galaxy)["version"])
 ANSIBLE_PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
 
 pytestmark = pytest.mark.skipif(
@@ -47,7 +51,8 @@ def test_offline_default_gate_fails_and_writes_reports(tmp_path):
     assert "cluster              k8s 1.33.4     0 pass  29 fail   5 warn   0 waived  [policies]" in out
     assert "CIS gate: 29 failure(s), more than the 0 allowed" in out
     reports = tmp_path / "reports"
-    assert sorted(os.listdir(reports)) == ["cluster.json", "cluster.junit.xml", "summary.md"]
+    assert sorted(os.listdir(reports)) == ["cis.sarif", "cluster.json", "cluster.junit.xml",
+                                           "oscal-assessment-results.json", "summary.md"]
     data = json.loads((reports / "cluster.json").read_text())
     assert data["Totals"]["total_fail"] == 29
     assert data["secure_cluster"]["host"] == "cluster"
@@ -222,7 +227,18 @@ def test_node_audit_reports_the_cluster_beside_the_nodes(tmp_path):
     out = proc.stdout + proc.stderr
     assert proc.returncode == 2, out  # the cluster's failures count in the gate (cis_fail_on=any)
     assert sorted(os.listdir(tmp_path / "out")) == [
-        "localhost.json", "localhost.junit.xml", "prod.json", "prod.junit.xml", "summary.md"]
+        "cis.sarif", "localhost.json", "localhost.junit.xml", "oscal-assessment-results.json", "prod.json",
+        "prod.junit.xml", "summary.md"]
+    # the fleet's OSCAL and SARIF, node and cluster together, as the official schemas have them
+    oscal = json.loads((tmp_path / "out" / "oscal-assessment-results.json").read_text())
+    sarif = json.loads((tmp_path / "out" / "cis.sarif").read_text())
+    assert schema_check.oscal_errors(oscal) == [] and schema_check.sarif_errors(sarif) == []
+    # (what localhost reports depends on what runs on this machine: only the cluster's results are fixed)
+    waived = [r for r in sarif["runs"][0]["results"] if r["ruleId"] == "cis-1.12/5.1.3"
+              and r["properties"]["host"] == "prod"]
+    assert [(r["kind"], r["suppressions"][0]["justification"]) for r in waived] == [
+        ("fail", "SEC-7 (until 2999-01-01)")]
+    assert oscal["assessment-results"]["metadata"]["version"] == GALAXY_VERSION
     summary = (tmp_path / "out" / "summary.md").read_text()
     # the node without Kubernetes has no version: judged against the newest benchmark; the cluster from its own
     assert "| prod | 1.33.4 | cis-1.12 | policies |" in summary and "| localhost | ? | cis-2.0 |" in summary

@@ -4,6 +4,7 @@ The converge step audited both nodes into $MOLECULE_EPHEMERAL_DIRECTORY/audit-re
 hard1 after prepare.yml hand-hardened it. These tests read those reports, then hand-harden cp1 further
 (kube-scheduler --profiling=false), audit it again, and show the two ways the configured state and the running
 state of a component can disagree."""
+import importlib.util
 import json
 import os
 import shutil
@@ -96,7 +97,42 @@ def fresh():
 # ---------------------------------------------------------------------------------------------------------------
 def test_reports_written_on_the_controller():
     assert sorted(os.listdir(REPORTS)) == sorted([HOST + ".json", HOST + ".junit.xml", HARDENED + ".json",
-                                                  HARDENED + ".junit.xml", "summary.md"])
+                                                  HARDENED + ".junit.xml", "summary.md",
+                                                  "oscal-assessment-results.json", "cis.sarif"])
+
+
+def schema_check():
+    """tests/fixtures/schemas/schema_check.py of the collection (the official OSCAL and SARIF schemas)."""
+    # molecule runs this file through the collection's molecule -> extensions/molecule link: climb the real path
+    root = os.path.join(os.path.dirname(os.path.realpath(__file__)), "..", "..", "..", "..")
+    path = os.path.join(root, "tests", "fixtures", "schemas", "schema_check.py")
+    spec = importlib.util.spec_from_file_location("sck8s_schema_check", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_oscal_and_sarif_are_valid_and_agree_with_the_json():
+    schemas = schema_check()
+    with open(os.path.join(REPORTS, "oscal-assessment-results.json")) as handle:
+        oscal = json.load(handle)
+    with open(os.path.join(REPORTS, "cis.sarif")) as handle:
+        sarif = json.load(handle)
+    assert schemas.oscal_errors(oscal) == []
+    assert schemas.sarif_errors(sarif) == []
+    # the fresh node's failures, and none on the hand-hardened one, in both
+    fails = {}
+    for res in sarif["runs"][0]["results"]:
+        if res["kind"] == "fail" and "suppressions" not in res:
+            fails.setdefault(res["properties"]["host"], []).append(res["ruleId"])
+    assert fails == {HOST: ["cis-1.12/%s" % i for i in FRESH_FAILED]}
+    result = oscal["assessment-results"]["results"][0]
+    not_satisfied = sorted((f["target"]["target-id"] for f in result["findings"]
+                            if f["target"]["status"]["reason"] == "fail"), key=lambda t: id_key(t.split("_")[1]))
+    assert not_satisfied == ["cis-1.12_%s" % i for i in FRESH_FAILED]
+    hosts = sorted(p["value"] for item in result["local-definitions"]["inventory-items"] for p in item["props"]
+                   if p["name"] == "asset-id")
+    assert hosts == sorted([HOST, HARDENED])
 
 
 def test_fresh_node_fails_what_the_unit_tests_predict(fresh):

@@ -13,12 +13,13 @@ import yaml
 from ansible.errors import AnsibleActionFail
 
 from ansible_collections.secure_cluster.k8s.plugins.action import cis_report as action_mod
-from ansible_collections.secure_cluster.k8s.plugins.module_utils.cis_eval import evaluate
-from ansible_collections.secure_cluster.k8s.plugins.module_utils.node_facts_collect import collect
 from ansible_collections.secure_cluster.k8s.plugins.modules import cis_report as doc_stub
+from ansible_collections.secure_cluster.k8s.tests.fixtures.schemas import schema_check
 from ansible_collections.secure_cluster.k8s.tests.unit.plugins.module_utils import kubeadm_node
 
 CATALOG_PATH = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "catalog", "cis_kubernetes_v1.12.yml")
+with open(os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "galaxy.yml")) as _galaxy:
+    GALAXY_VERSION = str(yaml.safe_load(_galaxy)["version"])
 FRESH_FAILED = ["1.1.12", "1.2.5", "1.2.15", "1.2.16", "1.2.17", "1.2.18", "1.2.19", "1.2.30", "1.3.2", "1.4.1",
                 "4.1.1", "4.1.9"]
 
@@ -33,13 +34,8 @@ def catalog():
 def registered(tmp_path, catalog):
     """What ``register`` holds after ``cis_audit`` on a fresh control plane, a worker, a failed and an
     unreachable host, keyed by inventory host name (what the audit role passes)."""
-    cp_root, worker_root = tmp_path / "cp", tmp_path / "w"
-    kubeadm_node.build_node(cp_root)
-    kubeadm_node.build_node(worker_root, role="worker")
-    cp = evaluate(collect(root=str(cp_root)), catalog, host="cp1", parse_yaml=yaml.safe_load, today="2026-06-01",
-                  waivers=[{"id": "1.2.5", "reason": "serving certs pending", "expires": "2026-12-31"}])
-    worker = evaluate(collect(root=str(worker_root)), catalog, host="w1", parse_yaml=yaml.safe_load,
-                      today="2026-06-01")
+    cp, worker = kubeadm_node.evaluate_fleet(tmp_path, catalog, cp={"waivers": [
+        {"id": "1.2.5", "reason": "serving certs pending", "expires": "2026-12-31"}]})
     return {
         "cp1": {"changed": False, "cis": cp, "msg": "cp1: ..."},
         "w1": {"changed": False, "cis": worker, "msg": "w1: ..."},
@@ -107,10 +103,13 @@ def test_writes_reports_and_returns_summary(registered, tmp_path):
     assert result["changed"] is False and not result.get("failed")
     assert result["report_dir"] == str(report_dir)
     assert sorted(os.listdir(str(report_dir))) == [
-        "cp1.json", "cp1.junit.xml", "summary.md", "w1.json", "w1.junit.xml"]
+        "cis.sarif", "cp1.json", "cp1.junit.xml", "oscal-assessment-results.json", "summary.md", "w1.json",
+        "w1.junit.xml"]
     assert result["files"]["hosts"]["cp1"] == {"json": str(report_dir / "cp1.json"),
                                                "junit": str(report_dir / "cp1.junit.xml")}
     assert result["files"]["summary"] == str(report_dir / "summary.md")
+    assert result["files"]["oscal"] == str(report_dir / "oscal-assessment-results.json")
+    assert result["files"]["sarif"] == str(report_dir / "cis.sarif")
 
     data = json.loads((report_dir / "cp1.json").read_text())
     assert set(data) == {"Controls", "Totals", "secure_cluster"}
@@ -136,7 +135,8 @@ def test_writes_reports_and_returns_summary(registered, tmp_path):
     fleet = [i for i, line in enumerate(lines) if line.startswith("fleet: 2 host(s)")]
     assert fleet and all(i < fleet[0] for i, line in enumerate(lines) if "NOT AUDITED" in line)
     assert lines[-2].startswith("CIS gate disabled")
-    assert lines[-1] == "reports: %s (summary.md, <host>.json, <host>.junit.xml)" % report_dir
+    assert lines[-1] == ("reports: %s (summary.md, oscal-assessment-results.json, cis.sarif, <host>.json, "
+                         "<host>.junit.xml)" % report_dir)
 
     stats = result["stats"]
     assert stats["cis_audit"]["cp1"]["failed_ids"] == [i for i in FRESH_FAILED if i != "1.2.5"]
@@ -176,6 +176,36 @@ def test_relative_dir_and_formats(registered, tmp_path, monkeypatch):
     assert result["report_dir"] == str(tmp_path / "reports")
     assert os.listdir(str(tmp_path / "reports")) == ["w1.junit.xml"]
     assert "summary" not in result["files"]
+
+
+def test_oscal_and_sarif_files(registered, tmp_path):
+    out = tmp_path / "out"
+    result = run_action({"results": registered, "report_dir": str(out), "formats": ["oscal", "sarif"],
+                         "assessment_plan": "https://grc.example.org/plans/k8s-ap.json"})
+    assert sorted(os.listdir(str(out))) == ["cis.sarif", "oscal-assessment-results.json"]
+    assert result["files"]["hosts"] == {"cp1": {}, "w1": {}}
+    oscal = json.loads((out / "oscal-assessment-results.json").read_text())
+    sarif = json.loads((out / "cis.sarif").read_text())
+    assert schema_check.oscal_errors(oscal) == [] and schema_check.sarif_errors(sarif) == []
+    ar = oscal["assessment-results"]
+    assert ar["import-ap"]["href"] == "https://grc.example.org/plans/k8s-ap.json"
+    assert ar["metadata"]["version"] == action_mod.collection_version() == GALAXY_VERSION
+    assert ar["results"][0]["start"] == sarif["runs"][0]["invocations"][0]["startTimeUtc"]
+    assert "w2 (audit failed: collecting node facts failed" in ar["results"][0]["remarks"]
+    failed = sorted((r["properties"]["host"], r["ruleId"]) for r in sarif["runs"][0]["results"] if
+                    r["kind"] == "fail" and "suppressions" not in r)
+    assert failed == sorted([("cp1", "cis-1.12/%s" % i) for i in FRESH_FAILED if i != "1.2.5"]
+                            + [("w1", "cis-1.12/%s" % i) for i in registered["w1"]["cis"]["failed"]])
+    assert sarif["runs"][0]["tool"]["driver"]["version"] == GALAXY_VERSION
+    assert result["summary"][-1] == "reports: %s (oscal-assessment-results.json, cis.sarif)" % out
+
+
+def test_collection_version(tmp_path):
+    (tmp_path / "galaxy.yml").write_text("namespace: x\nversion: '1.2.3'  # released\n")
+    assert action_mod.collection_version(str(tmp_path)) == "1.2.3"
+    (tmp_path / "MANIFEST.json").write_text(json.dumps({"collection_info": {"version": "2.0.0"}}))
+    assert action_mod.collection_version(str(tmp_path)) == "2.0.0"
+    assert action_mod.collection_version(str(tmp_path / "missing")) is None
 
 
 def test_host_names_are_safe_file_names(registered, tmp_path):

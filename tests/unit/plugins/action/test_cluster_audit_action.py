@@ -15,6 +15,7 @@ from ansible_collections.secure_cluster.k8s.plugins.module_utils.cis_eval import
 from ansible_collections.secure_cluster.k8s.plugins.module_utils.node_facts_collect import collect
 from ansible_collections.secure_cluster.k8s.plugins.plugin_utils import catalog as catalog_data
 from ansible_collections.secure_cluster.k8s.plugins.modules import cluster_audit as doc_stub
+from ansible_collections.secure_cluster.k8s.tests.fixtures.schemas import schema_check
 from ansible_collections.secure_cluster.k8s.tests.unit.plugins.module_utils import kubeadm_node
 
 DUMP = os.path.join(os.path.dirname(__file__), "..", "..", "..", "fixtures", "cluster_dump")
@@ -113,8 +114,23 @@ def test_reports_for_the_pseudo_host_and_the_fleet_summary(tmp_path):
     gate = report_action.fleet_gate(evaluations, not_audited, "any", 0)
     out = tmp_path / "reports"
     files = report_action.write_reports(str(out), evaluations, not_audited, gate, report_action.FORMATS)
-    assert sorted(os.listdir(out)) == ["cluster.json", "cluster.junit.xml", "cp1.json", "cp1.junit.xml", "summary.md"]
+    assert sorted(os.listdir(out)) == ["cis.sarif", "cluster.json", "cluster.junit.xml", "cp1.json", "cp1.junit.xml",
+                                       "oscal-assessment-results.json", "summary.md"]
     assert files["hosts"]["cluster"]["json"] == str(out / "cluster.json")
+
+    # the cluster is a host of the OSCAL and SARIF reports too, with the objects behind its verdicts
+    oscal = json.loads((out / "oscal-assessment-results.json").read_text())
+    sarif = json.loads((out / "cis.sarif").read_text())
+    assert schema_check.oscal_errors(oscal) == [] and schema_check.sarif_errors(sarif) == []
+    result = dict(((r["properties"]["host"], r["ruleId"]), r) for r in sarif["runs"][0]["results"])
+    host_pid = result[("cluster", "cis-1.12/5.2.3")]
+    assert host_pid["kind"] == "fail" and host_pid["level"] == "warning"  # section 5 is not scored
+    assert host_pid["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "cluster/"
+    assert host_pid["properties"]["findings"][0]["object"] == "DaemonSet/monitoring/node-exporter"
+    assert result[("cluster", "cis-1.12/5.2.5")]["suppressions"][0]["status"] == "accepted"
+    items = oscal["assessment-results"]["results"][0]["local-definitions"]["inventory-items"]
+    assert [i["description"].split(" (")[0] for i in items] == ["the cluster's API objects of cluster",
+                                                                "Kubernetes node cp1"]
 
     data = json.loads((out / "cluster.json").read_text())
     assert [c["node_type"] for c in data["Controls"]] == ["policies"]

@@ -12,6 +12,11 @@ from __future__ import annotations
 
 import os
 
+import yaml
+
+from ansible_collections.secure_cluster.k8s.plugins.module_utils.cis_eval import evaluate
+from ansible_collections.secure_cluster.k8s.plugins.module_utils.node_facts_collect import collect
+
 VERSION = "v1.33.4"
 NODE_IP = "10.89.0.2"
 NODE_NAME = "cp1"
@@ -444,3 +449,16 @@ def build_node(root, variant="kubeadm", role="control-plane", running=True, with
     write(root, "/proc/sys/kernel/panic", "10\n" if hardened else "0\n", 0o644)
     write(root, "/proc/modules", "overlay 151552 10 - Live 0x0\nbr_netfilter 32768 0 - Live 0x0\n", 0o444)
     return pids
+
+
+def evaluate_fleet(base, catalog, cp=None, worker=None):
+    """``[cp1, w1]``: the evaluations of a fresh kubeadm control plane and worker built under ``base``. ``cp``,
+    ``worker``: more keyword arguments of ``cis_eval.evaluate`` for each (waivers, ids, ...); today is 2026-06-01
+    unless they say otherwise."""
+    out = []
+    for host, role, extra in (("cp1", "control-plane", cp), ("w1", "worker", worker)):
+        root = os.path.join(str(base), host)
+        build_node(root, role=role)
+        kwargs = dict({"today": "2026-06-01"}, **(extra or {}))
+        out.append(evaluate(collect(root=root), catalog, host=host, parse_yaml=yaml.safe_load, **kwargs))
+    return out

@@ -11,7 +11,6 @@ import yaml
 
 from ansible_collections.secure_cluster.k8s.plugins.module_utils import cis_report
 from ansible_collections.secure_cluster.k8s.plugins.module_utils.cis_eval import evaluate
-from ansible_collections.secure_cluster.k8s.plugins.module_utils.node_facts_collect import collect
 from ansible_collections.secure_cluster.k8s.tests.unit.plugins.module_utils import kubeadm_node
 from ansible_collections.secure_cluster.k8s.tests.unit.plugins.module_utils import test_cis_eval_upgrade as up
 
@@ -26,15 +25,9 @@ def catalog():
 
 @pytest.fixture
 def fleet(tmp_path, catalog):
-    cp_root, worker_root = tmp_path / "cp", tmp_path / "w"
-    kubeadm_node.build_node(cp_root)
-    kubeadm_node.build_node(worker_root, role="worker")
-    cp = evaluate(collect(root=str(cp_root)), catalog, host="cp1", parse_yaml=yaml.safe_load, today="2026-06-01",
-                  waivers=[{"id": "1.2.5", "reason": "serving certs | pending", "expires": "2026-12-31"},
-                           {"id": "1.2.9", "reason": "old", "expires": "2026-01-01"}])
-    worker = evaluate(collect(root=str(worker_root)), catalog, host="w1", parse_yaml=yaml.safe_load,
-                      today="2026-06-01")
-    return [cp, worker]
+    return kubeadm_node.evaluate_fleet(tmp_path, catalog, cp={"waivers": [
+        {"id": "1.2.5", "reason": "serving certs | pending", "expires": "2026-12-31"},
+        {"id": "1.2.9", "reason": "old", "expires": "2026-01-01"}]})
 
 
 def test_kube_bench_json_shape(fleet):
