@@ -6,15 +6,12 @@ evaluation and the per-host reports on the controller. Read-only on the target; 
 
 from __future__ import annotations
 
-import json
-import os
-import re
-
 from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_native, to_text
 
 from ansible_collections.secure_cluster.k8s.plugins.module_utils import cis_eval, cis_report
 from ansible_collections.secure_cluster.k8s.plugins.plugin_utils import catalog as catalog_data
+from ansible_collections.secure_cluster.k8s.plugins.plugin_utils import report_files
 from ansible_collections.secure_cluster.k8s.plugins.plugin_utils.action import CollectionAction
 from ansible_collections.secure_cluster.k8s.plugins.plugin_utils.plain import plain
 
@@ -37,21 +34,6 @@ ARGUMENT_SPEC = dict(
     kubeadm_upgrade=dict(type="bool", default=True),
     deviations=dict(type="bool", default=True),
 )
-
-
-def write_reports(report_dir, host, evaluation):
-    safe = re.sub(r"[^A-Za-z0-9_.@-]", "_", str(host)) or "host"
-    os.makedirs(report_dir, exist_ok=True)
-    paths = {
-        "json": os.path.join(report_dir, "%s.json" % safe),
-        "junit": os.path.join(report_dir, "%s.junit.xml" % safe),
-    }
-    with open(paths["json"], "w") as handle:
-        json.dump(cis_report.to_kube_bench(evaluation), handle, indent=2, sort_keys=False, default=to_text)
-        handle.write("\n")
-    with open(paths["junit"], "w") as handle:
-        handle.write(cis_report.to_junit([evaluation]))
-    return paths
 
 
 class ActionModule(CollectionAction):
@@ -114,7 +96,7 @@ class ActionModule(CollectionAction):
 
         if args["report_dir"]:
             try:
-                result["report_files"] = write_reports(args["report_dir"], host, evaluation)
+                result["report_files"] = report_files.write_host_reports(args["report_dir"], evaluation)
             except (IOError, OSError) as exc:
                 result["warnings"] = result.get("warnings", []) + [
                     "could not write reports to %s: %s" % (args["report_dir"], to_native(exc))]

@@ -17,13 +17,12 @@ import datetime
 import json
 import os
 import re
-import tempfile
 
 from ansible.module_utils.common.text.converters import to_native, to_text
-from ansible.plugins.action import ActionBase
 
 from ansible_collections.secure_cluster.k8s.plugins.module_utils import cis_oscal, cis_report, cis_sarif
-from ansible_collections.secure_cluster.k8s.plugins.plugin_utils.plain import plain
+from ansible_collections.secure_cluster.k8s.plugins.plugin_utils import report_files
+from ansible_collections.secure_cluster.k8s.plugins.plugin_utils.action import CollectionAction
 
 FORMATS = ("json", "junit", "markdown", "oscal", "sarif")
 OSCAL_FILE = "oscal-assessment-results.json"
@@ -40,11 +39,6 @@ ARGUMENT_SPEC = dict(
 )
 
 NO_RESULT = "no audit result: the host failed or was unreachable before its audit ran"
-
-
-def safe_name(host):
-    """The file name stem for a host; the same rule as the ``report_dir`` option of ``cis_audit``."""
-    return re.sub(r"[^A-Za-z0-9_.@-]", "_", str(host)) or "host"
 
 
 def split_results(results):
@@ -125,21 +119,6 @@ def markdown(evaluations, not_audited, gate):
     return text + "\n".join(extra) + "\n"
 
 
-def _write(path, text):
-    """Write ``text`` to ``path`` atomically (a reader never sees half a report)."""
-    directory = os.path.dirname(path)
-    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=directory)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def collection_version(root=COLLECTION_ROOT):
     """The collection's version, for the tool of the OSCAL and SARIF reports: from MANIFEST.json where the
     collection is installed, from galaxy.yml in a source checkout; None when neither says."""
@@ -156,57 +135,37 @@ def collection_version(root=COLLECTION_ROOT):
     return match.group(1) if match else None
 
 
-def _json_text(data):
-    return json.dumps(data, indent=2, default=to_text) + "\n"
-
-
 def write_reports(report_dir, evaluations, not_audited, gate, formats, assessment_plan=None, now=None):
     os.makedirs(report_dir, exist_ok=True)
     files = {"dir": report_dir, "hosts": {}}
     for evaluation in evaluations:
-        host = str(evaluation.get("host"))
-        stem = os.path.join(report_dir, safe_name(host))
-        paths = {}
-        if "json" in formats:
-            paths["json"] = stem + ".json"
-            _write(paths["json"], _json_text(cis_report.to_kube_bench(evaluation)))
-        if "junit" in formats:
-            paths["junit"] = stem + ".junit.xml"
-            _write(paths["junit"], cis_report.to_junit([evaluation]))
-        files["hosts"][host] = paths
+        files["hosts"][str(evaluation.get("host"))] = report_files.write_host_reports(report_dir, evaluation, formats)
     if "markdown" in formats:
         files["summary"] = os.path.join(report_dir, "summary.md")
-        _write(files["summary"], markdown(evaluations, not_audited, gate))
+        report_files.write(files["summary"], markdown(evaluations, not_audited, gate))
     if "oscal" in formats or "sarif" in formats:
         # the report step's time: the evaluations carry none of their own
         stamp = (now or datetime.datetime.now(datetime.timezone.utc)).strftime("%Y-%m-%dT%H:%M:%SZ")
         version = collection_version()
     if "oscal" in formats:
         files["oscal"] = os.path.join(report_dir, OSCAL_FILE)
-        _write(files["oscal"], _json_text(cis_oscal.to_assessment_results(
+        report_files.write(files["oscal"], report_files.json_text(cis_oscal.to_assessment_results(
             evaluations, stamp, stamp, tool_version=version, assessment_plan=assessment_plan,
             not_audited=not_audited)))
     if "sarif" in formats:
         files["sarif"] = os.path.join(report_dir, SARIF_FILE)
-        _write(files["sarif"], _json_text(cis_sarif.to_sarif(
+        report_files.write(files["sarif"], report_files.json_text(cis_sarif.to_sarif(
             evaluations, tool_version=version, not_audited=not_audited, started=stamp, ended=stamp)))
     return files
 
 
-class ActionModule(ActionBase):
+class ActionModule(CollectionAction):
 
-    TRANSFERS_FILES = False
     _requires_connection = False
+    ARGUMENT_SPEC = ARGUMENT_SPEC
 
-    def run(self, tmp=None, task_vars=None):
-        self._supports_check_mode = True
-        self._supports_async = False
-        result = super(ActionModule, self).run(tmp, task_vars)
-        del tmp
-        validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
-        del validation
-
-        evaluations, not_audited, problems = split_results(plain(args["results"]))
+    def act(self, result, args, task_vars):
+        evaluations, not_audited, problems = split_results(args["results"])
         if problems:
             result.update(failed=True, changed=False, msg="; ".join(problems))
             return result

@@ -64,8 +64,8 @@ def _control_props(host, bench, res):
         props.append(_prop("kube-bench-status", extra["kube_bench_status"]))
     if "deviation" in extra:
         deviation = extra["deviation"]
-        if isinstance(deviation, dict):
-            deviation = "; ".join("%s: %s" % (k, deviation[k]) for k in sorted(deviation))
+        if isinstance(deviation, dict):  # cis_deviations: the rule's name and why kube-bench is wrong there
+            deviation = "%s: %s" % (deviation.get("rule"), deviation.get("why"))
         props.append(_prop("deviation", deviation))
     if res.get("underlying_status"):
         props.append(_prop("underlying-status", res["underlying_status"]))

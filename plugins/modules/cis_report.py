@@ -69,17 +69,8 @@ options:
         assessment plan of the collection's own.
     type: str
     default: https://github.com/secure-cluster/k8s/blob/main/docs/audit.md
-  fail_on:
-    description:
-      - What the gate counts. V(any) counts every C(FAIL), V(scored) only scored ones (and expired waivers),
-        V(none) disables the gate.
-    type: str
-    choices: [any, scored, none]
-    default: none
-  max_failures:
-    description: The gate fails when the fleet has more failures than this (counted as O(fail_on) says).
-    type: int
-    default: 0
+extends_documentation_fragment:
+  - secure_cluster.k8s.cis_selection.gate
 attributes:
   action:
     support: full

@@ -14,7 +14,9 @@ from ansible.errors import AnsibleActionFail
 
 from ansible_collections.secure_cluster.k8s.plugins.action import cis_report as action_mod
 from ansible_collections.secure_cluster.k8s.plugins.modules import cis_report as doc_stub
+from ansible_collections.secure_cluster.k8s.plugins.plugin_utils import report_files
 from ansible_collections.secure_cluster.k8s.tests.fixtures.schemas import schema_check
+from ansible_collections.secure_cluster.k8s.tests.unit.plugins.doc_options import documented_options
 from ansible_collections.secure_cluster.k8s.tests.unit.plugins.module_utils import kubeadm_node
 
 CATALOG_PATH = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "catalog", "cis_kubernetes_v1.12.yml")
@@ -67,12 +69,13 @@ def run_action(args, check_mode=False):
 
 def test_doc_stub():
     doc = yaml.safe_load(doc_stub.DOCUMENTATION)
+    options = documented_options(doc_stub)
     assert doc["module"] == "cis_report"
     assert doc["author"] == ["secure_cluster.k8s maintainers (@secure-cluster)"]
-    assert set(doc["options"]) == set(action_mod.ARGUMENT_SPEC)
+    assert set(options) == set(action_mod.ARGUMENT_SPEC)
     for name, spec in action_mod.ARGUMENT_SPEC.items():
-        assert doc["options"][name]["type"] == spec["type"], name
-        assert doc["options"][name].get("default") == spec.get("default"), name
+        assert options[name]["type"] == spec["type"], name
+        assert options[name].get("default") == spec.get("default"), name
     assert isinstance(yaml.safe_load(doc_stub.EXAMPLES), list)
     assert {"summary", "stats", "gate", "files"} <= set(yaml.safe_load(doc_stub.RETURN))
     assert action_mod.ActionModule._requires_connection is False
@@ -211,7 +214,7 @@ def test_collection_version(tmp_path):
 def test_host_names_are_safe_file_names(registered, tmp_path):
     result = run_action({"results": {"../evil host": registered["w1"]}, "report_dir": str(tmp_path)})
     assert result["files"]["hosts"]["../evil host"]["json"] == str(tmp_path / ".._evil_host.json")
-    assert action_mod.safe_name("") == "host"
+    assert report_files.safe_name("") == "host"
 
 
 def test_check_mode_writes_the_same(registered, tmp_path):

@@ -16,6 +16,7 @@ from ansible_collections.secure_cluster.k8s.plugins.module_utils.node_facts_coll
 from ansible_collections.secure_cluster.k8s.plugins.plugin_utils import catalog as catalog_data
 from ansible_collections.secure_cluster.k8s.plugins.modules import cluster_audit as doc_stub
 from ansible_collections.secure_cluster.k8s.tests.fixtures.schemas import schema_check
+from ansible_collections.secure_cluster.k8s.tests.unit.plugins.doc_options import documented_options
 from ansible_collections.secure_cluster.k8s.tests.unit.plugins.module_utils import kubeadm_node
 
 DUMP = os.path.join(os.path.dirname(__file__), "..", "..", "..", "fixtures", "cluster_dump")
@@ -38,12 +39,13 @@ def run_action(args):
 
 def test_doc_stub_matches_the_argument_spec():
     doc = yaml.safe_load(doc_stub.DOCUMENTATION)
+    options = documented_options(doc_stub)
     assert doc["module"] == "cluster_audit"
     assert doc["author"] == ["secure_cluster.k8s maintainers (@secure-cluster)"]
-    assert set(doc["options"]) == set(action_mod.ARGUMENT_SPEC)
+    assert set(options) == set(action_mod.ARGUMENT_SPEC)
     for name, spec in action_mod.ARGUMENT_SPEC.items():
-        assert doc["options"][name]["type"] == spec["type"], name
-        assert doc["options"][name].get("default") == spec.get("default"), name
+        assert options[name]["type"] == spec["type"], name
+        assert options[name].get("default") == spec.get("default"), name
     assert isinstance(yaml.safe_load(doc_stub.EXAMPLES), list)
     assert set(yaml.safe_load(doc_stub.RETURN)) == {"cis", "findings", "inventory", "gate", "msg"}
 

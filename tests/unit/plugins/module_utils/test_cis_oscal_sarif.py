@@ -30,7 +30,7 @@ def catalog():
 def fleet(tmp_path_factory, catalog):
     """A fresh kubeadm control plane with a valid and an expired waiver, and a worker asked for control plane
     ids too (so it has INFO results). The worker's evaluation is then relabelled as another benchmark, the way
-    a fleet that mixes benchmarks looks (the collection ships one catalog), with the optional fields other
+    a fleet that mixes benchmarks looks, with the optional fields other
     steps add (kube_bench_status, deviation) on one result."""
     cp, worker = kubeadm_node.evaluate_fleet(
         tmp_path_factory.mktemp("fleet"), catalog,
@@ -42,7 +42,8 @@ def fleet(tmp_path_factory, catalog):
     worker = copy.deepcopy(worker)
     worker["benchmark"] = dict(worker["benchmark"], id="cis-2.0", version="2.0.0")
     extra = next(r for r in worker["controls"] if r["id"] == "4.1.9")
-    extra.update(kube_bench_status="FAIL", deviation={"reason": "kube-bench reads the drop-in", "id": "D-1"})
+    extra.update(kube_bench_status="FAIL", deviation={"rule": "kubelet-config-dropins", "why": "kube-bench reads no drop-in",
+                                                      "issues": [1973], "status": "PASS", "applied": True})
     return [cp, worker]
 
 
@@ -192,10 +193,11 @@ def test_oscal_waiver_is_an_approved_deviation(fleet, oscal):
 def test_oscal_optional_fields_are_props(oscal):
     finding = by_target(oscal)[("w1", "cis-2.0_4.1.9")]
     assert props(finding)["kube-bench-status"] == "FAIL"
-    assert props(finding)["deviation"] == "id: D-1; reason: kube-bench reads the drop-in"
+    assert props(finding)["deviation"] == "kubelet-config-dropins: kube-bench reads no drop-in"
     assert all(p["ns"] == cis_oscal.PROP_NS for p in finding["props"])
     other = by_target(oscal)[("w1", "cis-2.0_4.1.1")]
-    assert "kube-bench-status" not in props(other) and "deviation" not in props(other)
+    # no rule fired: kube-bench's verdict is ours, and there is no deviation to show
+    assert props(other)["kube-bench-status"] == props(other)["cis-status"] == "FAIL" and "deviation" not in props(other)
 
 
 def test_oscal_uuids_depend_on_the_state_only(fleet, oscal):
@@ -298,8 +300,9 @@ def test_sarif_rules_per_benchmark(fleet, sarif):
 def test_sarif_optional_fields_and_fingerprints(fleet, sarif):
     results = sarif_results(sarif)
     got = results[("w1", "cis-2.0/4.1.9")]["properties"]
-    assert got["kube_bench_status"] == "FAIL" and got["deviation"]["id"] == "D-1"
-    assert "kube_bench_status" not in results[("w1", "cis-2.0/4.1.1")]["properties"]
+    assert got["kube_bench_status"] == "FAIL" and got["deviation"]["rule"] == "kubelet-config-dropins"
+    assert results[("w1", "cis-2.0/4.1.1")]["properties"]["kube_bench_status"] == "FAIL"
+    assert "deviation" not in results[("w1", "cis-2.0/4.1.1")]["properties"]
     again = cis_sarif.to_sarif(copy.deepcopy(fleet))
     assert [r["partialFingerprints"] for r in again["runs"][0]["results"]] == \
         [r["partialFingerprints"] for r in sarif["runs"][0]["results"]]

@@ -120,7 +120,7 @@ def test_a_staging_dir_on_another_file_system_falls_back_beside_the_file(target,
 # Every place that replaces a file on a node goes through owned_file.write. The controller-side report writers
 # (action plugins) write on the controller, not on a node, and are listed apart.
 NODE_WRITE_SITES = {"plugins/module_utils/owned_file.py"}
-CONTROLLER_WRITE_SITES = {"plugins/action/cis_report.py", "plugins/action/cis_audit.py"}
+CONTROLLER_WRITE_SITES = {"plugins/plugin_utils/report_files.py"}
 WRITE_RE = re.compile(r"os\.rename\(|os\.replace\(|atomic_move\(|mkstemp\(|NamedTemporaryFile\(|open\([^)]*[\"']w")
 
 
