@@ -36,6 +36,7 @@ from ansible_collections.secure_cluster.k8s.plugins.module_utils import (
     etcd_flags,
     k8s_flags,
     kubeadm_config,
+    kubelet_config,
 )
 from ansible_collections.secure_cluster.k8s.plugins.module_utils.etcd_flags import apply_env
 from ansible_collections.secure_cluster.k8s.plugins.module_utils.k8s_args import (
@@ -188,15 +189,6 @@ def _parse_doc(text, parse_yaml):
     except Exception as exc:  # pylint: disable=broad-except
         msg = " ".join(str(exc).split())
         return None, "not valid YAML: %s" % msg[:300]
-
-
-def _deep_merge(base, over):
-    if not isinstance(base, dict) or not isinstance(over, dict):
-        return over
-    out = dict(base)
-    for key, val in over.items():
-        out[key] = _deep_merge(out.get(key), val) if isinstance(val, dict) else val
-    return out
 
 
 class State(object):
@@ -391,7 +383,7 @@ class NodeView(object):
                 if message not in self.messages:
                     self.messages.append(message)
                 continue
-            doc = _deep_merge(doc, ddoc)
+            doc = kubelet_config.deep_merge(doc, ddoc)
         return doc
 
     def _proxy_config(self):
