@@ -93,7 +93,7 @@ def test_every_kube_bench_field_has_kube_benchs_type(tmp_path):
                 # kube-bench's group counts are the counts of its results' states
                 for state, key in (("PASS", "pass"), ("FAIL", "fail"), ("WARN", "warn"), ("INFO", "info")):
                     if group[key] != sum(1 for c in group["results"] if c["status"] == state):
-                        problems.append("Group %s: %s is not the count of %s results" % (group["section"], key,
-                                                                                          state))
+                        problems.append("Group %s: %s is not the count of %s results"
+                                        % (group["section"], key, state))
     assert checks > 150
     assert problems == []
