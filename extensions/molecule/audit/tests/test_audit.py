@@ -125,11 +125,11 @@ def test_oscal_and_sarif_are_valid_and_agree_with_the_json():
     for res in sarif["runs"][0]["results"]:
         if res["kind"] == "fail" and "suppressions" not in res:
             fails.setdefault(res["properties"]["host"], []).append(res["ruleId"])
-    assert fails == {HOST: ["cis-1.12/%s" % i for i in FRESH_FAILED]}
+    assert fails == {HOST: ["cis-2.0/%s" % i for i in FRESH_FAILED]}
     result = oscal["assessment-results"]["results"][0]
     not_satisfied = sorted((f["target"]["target-id"] for f in result["findings"]
                             if f["target"]["status"]["reason"] == "fail"), key=lambda t: id_key(t.split("_")[1]))
-    assert not_satisfied == ["cis-1.12_%s" % i for i in FRESH_FAILED]
+    assert not_satisfied == ["cis-2.0_%s" % i for i in FRESH_FAILED]
     hosts = sorted(p["value"] for item in result["local-definitions"]["inventory-items"] for p in item["props"]
                    if p["name"] == "asset-id")
     assert hosts == sorted([HOST, HARDENED])
