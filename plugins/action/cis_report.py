@@ -18,7 +18,7 @@ import json
 import os
 import re
 
-from ansible.module_utils.common.text.converters import to_native, to_text
+from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.secure_cluster.k8s.plugins.module_utils import cis_oscal, cis_report, cis_sarif
 from ansible_collections.secure_cluster.k8s.plugins.plugin_utils import report_files
