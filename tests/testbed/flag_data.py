@@ -385,11 +385,23 @@ _ETCD_HELP_FLAG_RE = re.compile(r"^\s+--(?P<name>[a-z0-9][a-z0-9-]*)", re.M)
 _ETCD_TABLE = HERE.parent.parent / "plugins" / "module_utils" / "etcd_flags.py"
 
 
-def _etcd_table_names():
-    spec = importlib.util.spec_from_file_location("sck8s_etcd_flags", str(_ETCD_TABLE))
+_K8S_ARGS = HERE.parent.parent / "plugins" / "module_utils" / "k8s_args.py"
+_K8S_ARGS_NAME = "ansible_collections.secure_cluster.k8s.plugins.module_utils.k8s_args"
+
+
+def _load(name, path):
+    spec = importlib.util.spec_from_file_location(name, str(path))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return set(module._FLAGS)  # pylint: disable=protected-access
+    return module
+
+
+def _etcd_table_names():
+    # etcd_flags reads command lines with k8s_args, which it imports by its collection name; this script runs
+    # from a checkout with the standard library only, so both are loaded by path (both are standard library only)
+    if _K8S_ARGS_NAME not in sys.modules:
+        sys.modules[_K8S_ARGS_NAME] = _load(_K8S_ARGS_NAME, _K8S_ARGS)
+    return set(_load("sck8s_etcd_flags", _ETCD_TABLE)._FLAGS)  # pylint: disable=protected-access
 
 
 def etcd_flag_type(binary, name):
