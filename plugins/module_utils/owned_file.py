@@ -10,9 +10,11 @@ Standard library only (runs on the nodes). :func:`write`:
 3. copies the previous content into ``backup_dir`` (0700, files 0600, ``<name>.<UTC time>.bak``) and prunes that
    file's backups to the newest ``backup_keep``;
 4. writes the new content to a temporary file in a staging directory the component does not read (by default
-   ``.secure_cluster-staging`` beside the file's directory, on the same file system, so the rename is atomic; the
-   kubelet runs every file of the static pod directory, and a half-written file there is a pod), sets mode and
-   owner on it, runs the optional ``validate`` on it, fsyncs it, and renames it over the file;
+   ``.secure_cluster-staging`` beside the file's directory, so that the kubelet, which runs every file of the
+   static pod directory, never sees a half-written pod), sets mode and owner on it, runs the optional
+   ``validate`` on it, fsyncs it, and renames it over the file. Where the file's directory is another mount (a
+   bind mount or a container volume), a rename cannot cross it: the file is then staged as a hidden file beside
+   the target, which the kubelet's file source skips;
 5. a failure anywhere before the rename leaves the old file as it was and removes the temporary file.
 """
 
@@ -106,31 +108,31 @@ def _write_backup(backup_dir, path, data, keep):
     return backup_path
 
 
-def _staged(path, data, mode, uid, gid, tmp_dir):
-    """A temporary file with ``data``, mode and owner set, in ``tmp_dir`` (created 0700) or, when that is on another
-    file system than ``path``, a hidden file beside ``path``."""
-    directory = os.path.dirname(os.path.abspath(path))
-    candidates = [tmp_dir, directory] if tmp_dir else [directory]
-    for index, where in enumerate(candidates):
-        if not os.path.isdir(where):
-            os.makedirs(where, 0o700)
-        if index == 0 and tmp_dir and os.stat(where).st_dev != os.stat(directory).st_dev:
-            continue  # a rename across file systems is not atomic
-        fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), suffix=".tmp", dir=where)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.chmod(tmp, mode)
-            if os.geteuid() == 0:
-                os.chown(tmp, uid, gid)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
-        return tmp
-    raise OwnedFileError("no directory to stage %s in" % path)  # pragma: no cover - directory is always a candidate
+def _staged(path, data, mode, uid, gid, where):
+    """A temporary file in ``where`` (created 0700 when missing) with ``data``, mode and owner set, synced."""
+    if not os.path.isdir(where):
+        os.makedirs(where, 0o700)
+    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), suffix=".tmp", dir=where)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        if os.geteuid() == 0:
+            os.chown(tmp, uid, gid)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return tmp
+
+
+def _same_file_system(staging, directory):
+    try:
+        return os.stat(staging).st_dev == os.stat(directory).st_dev
+    except OSError:
+        return os.stat(os.path.dirname(staging.rstrip("/")) or "/").st_dev == os.stat(directory).st_dev
 
 
 def write(path, content, mode=None, uid=None, gid=None, expected_sha256=KEEP_ANY, backup_dir=None, backup_keep=5,
@@ -173,7 +175,9 @@ def write(path, content, mode=None, uid=None, gid=None, expected_sha256=KEEP_ANY
         if os.geteuid() == 0:
             os.chown(path, uid, gid)
         return result
-    tmp = _staged(path, data, mode, uid, gid, tmp_dir or staging_dir(path))
+    directory = os.path.dirname(path)
+    staging = tmp_dir or staging_dir(path)
+    tmp = _staged(path, data, mode, uid, gid, staging if _same_file_system(staging, directory) else directory)
     try:
         if validate is not None:
             problem = validate(tmp)
@@ -184,9 +188,13 @@ def write(path, content, mode=None, uid=None, gid=None, expected_sha256=KEEP_ANY
         try:
             os.rename(tmp, path)
         except OSError as exc:
-            if exc.errno != errno.EXDEV:
+            if exc.errno != errno.EXDEV or os.path.dirname(tmp) == directory:
                 raise
-            raise OwnedFileError("%s was not written: the staging file is on another file system" % path)
+            # another mount of the same file system (a bind mount, a container volume): st_dev is the same but
+            # rename(2) refuses; a hidden file beside the target is always reachable
+            os.unlink(tmp)
+            tmp = _staged(path, data, mode, uid, gid, directory)
+            os.rename(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)

@@ -19,9 +19,11 @@ description:
     O(validate) fails on the new content.
   - Copies the previous content into O(backup_dir) (directory 0700, backups 0600) and keeps the newest
     O(backup_keep) backups of that file, deleting older ones.
-  - Writes the new content to a temporary file in C(.secure_cluster-staging) beside the file's directory (same
-    file system, never in the directory itself, which a component such as the kubelet may read whole), sets mode
-    and owner on it, then renames it over the file. A failure before the rename leaves the old file as it was.
+  - Writes the new content to a temporary file in C(.secure_cluster-staging) beside the file's directory (not in
+    the directory itself, which a component such as the kubelet may read whole), sets mode and owner on it, then
+    renames it over the file. Where the file's directory is another mount (a bind mount, a container volume),
+    which a rename cannot cross, the temporary file is a hidden file beside the target instead. A failure before
+    the rename leaves the old file as it was.
 options:
   path:
     description: The file.

@@ -3,6 +3,7 @@
 """module_utils/owned_file.py, the one file writer on the nodes (issue #15)."""
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
@@ -103,9 +104,10 @@ def test_validation_refuses_before_anything_changes(target, tmp_path):
     assert seen == ["new\n"] and target.read_bytes() == b"old\n" and not (tmp_path / "b").exists()
 
 
-def test_a_staging_dir_on_another_file_system_falls_back_beside_the_file(target, tmp_path, monkeypatch):
+def test_a_staging_dir_on_another_file_system_is_not_used(target, tmp_path, monkeypatch):
     real_stat = os.stat
     staging = tmp_path / "elsewhere"
+    staging.mkdir()
 
     class Other(object):
         def __init__(self, st):
@@ -113,8 +115,33 @@ def test_a_staging_dir_on_another_file_system_falls_back_beside_the_file(target,
 
     monkeypatch.setattr(owned_file.os, "stat", lambda p, *a, **k: Other(real_stat(p)) if str(p) == str(staging)
                         else real_stat(p, *a, **k))
+    renamed = []
+    real_rename = os.rename
+    monkeypatch.setattr(owned_file.os, "rename", lambda src, dst: renamed.append(src) or real_rename(src, dst))
     owned_file.write(str(target), "new\n", tmp_dir=str(staging))
     assert target.read_bytes() == b"new\n" and os.listdir(staging) == []
+    assert [os.path.dirname(src) for src in renamed] == [str(target.parent)]
+
+
+def test_a_mount_between_staging_and_file_is_crossed_beside_the_file(target, tmp_path, monkeypatch):
+    """A bind mount or a container volume (the real test nodes' /var/lib/kubelet) shares st_dev with the staging
+    directory, and rename(2) still refuses with EXDEV: the file is staged again beside the target."""
+    real_rename = os.rename
+    staging = owned_file.staging_dir(str(target))
+    renamed = []
+
+    def rename(src, dst):
+        renamed.append(os.path.dirname(src))
+        if os.path.dirname(src) == staging:
+            raise OSError(errno.EXDEV, "Invalid cross-device link")
+        return real_rename(src, dst)
+
+    monkeypatch.setattr(owned_file.os, "rename", rename)
+    res = owned_file.write(str(target), "new\n", backup_dir=str(tmp_path / "b"), backup_keep=3)
+    assert renamed == [staging, str(target.parent)]
+    assert target.read_bytes() == b"new\n" and _mode(target) == 0o640
+    assert sorted(os.listdir(target.parent)) == ["kube-apiserver.yaml"] and os.listdir(staging) == []
+    assert os.listdir(tmp_path / "b") == [os.path.basename(res["backup_path"])]
 
 
 # Every place that replaces a file on a node goes through owned_file.write. The controller-side report writers
