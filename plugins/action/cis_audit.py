@@ -101,9 +101,4 @@ class ActionModule(CollectionAction):
                 result["warnings"] = result.get("warnings", []) + [
                     "could not write reports to %s: %s" % (args["report_dir"], to_native(exc))]
 
-        ok, gate_msg = cis_report.gate([evaluation], args["fail_on"], args["max_failures"])
-        result["gate"] = {"passed": ok, "msg": gate_msg}
-        if not ok:
-            result["failed"] = True
-            result["msg"] = "%s; %s" % (result["msg"], gate_msg)
-        return result
+        return cis_report.apply_gate(result, [evaluation], args["fail_on"], args["max_failures"])

@@ -101,9 +101,4 @@ class ActionModule(CollectionAction):
             evaluation["host"], totals["pass"], totals["fail"], totals["warn"], totals["waived"], totals["total"],
             evaluation["benchmark"]["id"], evaluation["level"], len(evidence["findings"]),
             "; failing: %s" % ", ".join(evaluation["failed"]) if evaluation["failed"] else "")
-        ok, gate_msg = cis_report.gate([evaluation], args["fail_on"], args["max_failures"])
-        result["gate"] = {"passed": ok, "msg": gate_msg}
-        if not ok:
-            result["failed"] = True
-            result["msg"] = "%s; %s" % (result["msg"], gate_msg)
-        return result
+        return cis_report.apply_gate(result, [evaluation], args["fail_on"], args["max_failures"])

@@ -274,6 +274,16 @@ def gate(results, fail_on="any", max_failures=0):
         count, "scored " if fail_on == "scored" else "", max_failures)
 
 
+def apply_gate(result, evaluations, fail_on, max_failures):
+    """Record the gate's verdict on a module result (``gate``), failing it with the gate's message appended."""
+    ok, msg = gate(evaluations, fail_on, max_failures)
+    result["gate"] = {"passed": ok, "msg": msg}
+    if not ok:
+        result["failed"] = True
+        result["msg"] = "%s; %s" % (result.get("msg", ""), msg)
+    return result
+
+
 def summary_lines(results, width=100):
     """Plain-text summary for the end of a play: one line of counts per host, then its failing ids."""
     lines = []

@@ -116,19 +116,11 @@ options:
 extends_documentation_fragment:
   - secure_cluster.k8s.cis_selection
   - secure_cluster.k8s.cis_selection.gate
+  - secure_cluster.k8s.attributes.READ_ONLY
 attributes:
   action:
     support: full
     description: Runs on the controller apart from one read-only module call on the target.
-  async:
-    support: none
-    description: Not supported.
-  check_mode:
-    support: full
-    description: Read-only; behaves the same in check mode.
-  diff_mode:
-    support: none
-    description: Nothing is changed.
   platform:
     support: full
     platforms: posix

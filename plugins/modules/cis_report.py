@@ -71,13 +71,9 @@ options:
     default: https://github.com/secure-cluster/k8s/blob/main/docs/audit.md
 extends_documentation_fragment:
   - secure_cluster.k8s.cis_selection.gate
+  - secure_cluster.k8s.attributes.CONTROLLER
+  - secure_cluster.k8s.attributes.READ_ONLY
 attributes:
-  action:
-    support: full
-    description: Runs on the controller only.
-  async:
-    support: none
-    description: Not supported.
   check_mode:
     support: full
     description:
@@ -86,10 +82,6 @@ attributes:
   diff_mode:
     support: none
     description: No diff.
-  platform:
-    support: full
-    platforms: posix
-    description: Runs on the controller.
 notes:
   - The task never reports C(changed); the report files are output, not managed state, so an audit run twice is
     idempotent.

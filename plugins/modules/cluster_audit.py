@@ -113,23 +113,8 @@ options:
 extends_documentation_fragment:
   - secure_cluster.k8s.cis_selection
   - secure_cluster.k8s.cis_selection.gate
-attributes:
-  action:
-    support: full
-    description: Runs on the controller only.
-  async:
-    support: none
-    description: Not supported.
-  check_mode:
-    support: full
-    description: Read-only; behaves the same in check mode.
-  diff_mode:
-    support: none
-    description: Nothing is changed.
-  platform:
-    support: full
-    platforms: posix
-    description: Runs on the controller.
+  - secure_cluster.k8s.attributes.READ_ONLY
+  - secure_cluster.k8s.attributes.CONTROLLER
 notes:
   - Dump command for an auditor (read-only credentials suffice; Secrets are not needed and not read), see
     C(docs/cluster-audit.md)

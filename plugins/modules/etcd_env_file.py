@@ -22,19 +22,14 @@ description:
   - Writes at most once per call, atomically, keeping mode and owner, after copying the previous content to
     O(backup_dir) (the path is returned for the rollback).
 options:
+  backup_dir:
+    default: /var/lib/secure_cluster/backups/etcd
   path:
     description: The environment file.
     type: path
     default: /etc/default/etcd
   flags:
     description: Flags to set, as a dict of flag name (with or without dashes) to value; a null value removes it.
-    type: dict
-    default: {}
-  remove_flags:
-    description: Flags to remove.
-    type: list
-    elements: str
-    default: []
   version:
     description: etcd version (V(3.4.23), V(3.5)); by default the output of O(etcd_binary) C(--version).
     type: str
@@ -42,25 +37,14 @@ options:
     description: The etcd binary asked for its version when O(version) is not set.
     type: path
     default: etcd
-  backup_dir:
-    description: Directory for the backup of the previous file.
-    type: path
-    default: /var/lib/secure_cluster/backups/etcd
-  backup_keep:
-    description: Number of backups of this file to keep.
-    type: int
-    default: 5
+extends_documentation_fragment:
+  - secure_cluster.k8s.flag_edit
+  - secure_cluster.k8s.attributes.NODE_WRITE
+  - secure_cluster.k8s.owned_file
 attributes:
-  check_mode:
-    support: full
-    description: Every check is made and C(changed) is predicted; nothing is written.
   diff_mode:
     support: full
     description: The diff shows the environment file before and after; RV(flags_changed) lists the flag changes.
-  platform:
-    support: full
-    platforms: posix
-    description: Linux nodes.
 """
 
 EXAMPLES = r"""

@@ -67,17 +67,12 @@ options:
   persist_file:
     description: Where to keep the C(iptables-restore) input used at boot; not written when unset.
     type: path
+extends_documentation_fragment:
+  - secure_cluster.k8s.attributes.NODE_WRITE
 attributes:
-  check_mode:
-    support: full
-    description: Every check is made and C(changed) is predicted; nothing is written.
   diff_mode:
     support: full
     description: The diff shows the chain's rules before and after.
-  platform:
-    support: full
-    platforms: posix
-    description: Linux nodes.
 notes:
   - Needs C(iptables) and C(iptables-restore) (legacy or nft backend) and CAP_NET_ADMIN.
 """

@@ -40,13 +40,8 @@ options:
     type: path
   flags:
     description: As in M(secure_cluster.k8s.static_pod_manifest).
-    type: dict
-    default: {}
   remove_flags:
     description: As in M(secure_cluster.k8s.static_pod_manifest); removed from C(extraArgs) too.
-    type: list
-    elements: str
-    default: []
   replace:
     description: As in M(secure_cluster.k8s.static_pod_manifest).
     type: list
@@ -71,18 +66,13 @@ options:
     description: Path or name of C(kubectl) on the node.
     type: str
     default: kubectl
-  _mode:
-    description: Internal, set by the action plugin.
-    type: str
-    choices: [read, write]
-  _content:
-    description: Internal, set by the action plugin.
-    type: str
   _expected_resource_version:
     description: Internal, set by the action plugin.
     type: str
 extends_documentation_fragment:
+  - secure_cluster.k8s.flag_edit
   - secure_cluster.k8s.static_pod_volumes
+  - secure_cluster.k8s.owned_file.action_internal
 attributes:
   action:
     support: full

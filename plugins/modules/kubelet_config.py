@@ -34,6 +34,8 @@ description:
   - The kubelet is not restarted; notify a handler when RV(ignore:changed).
   - This is an action plugin; it needs PyYAML on the controller and nothing but Python on the target.
 options:
+  backup_dir:
+    default: /var/lib/secure_cluster/backups/kubelet
   settings:
     description:
       - KubeletConfiguration fields to set, as a nested dict deep-merged into the file (dicts are merged key by
@@ -58,14 +60,8 @@ options:
       - The owner and group are always C(root).
     type: raw
     default: '0600'
-  backup_dir:
-    description: Directory on the node (created with mode 0700) for a copy of the file before its content changes.
-    type: path
-    default: /var/lib/secure_cluster/backups/kubelet
-  backup_keep:
-    description: Number of backups of the file to keep in O(backup_dir); older ones are deleted.
-    type: int
-    default: 5
+extends_documentation_fragment:
+  - secure_cluster.k8s.owned_file
 attributes:
   action:
     support: full

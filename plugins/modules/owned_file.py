@@ -50,26 +50,18 @@ options:
   backup_dir:
     description: Directory for the backup of the previous content; omitted, no backup is made.
     type: path
-  backup_keep:
-    description: Number of backups of this file to keep in O(backup_dir); older ones are deleted.
-    type: int
-    default: 5
   validate:
     description:
       - A command run on the temporary file before it replaces the file; C(%s) is the temporary file's path. A
         non-zero exit refuses the write.
     type: str
+extends_documentation_fragment:
+  - secure_cluster.k8s.attributes.NODE_WRITE
+  - secure_cluster.k8s.owned_file
 attributes:
-  check_mode:
-    support: full
-    description: C(changed) is predicted; nothing is written.
   diff_mode:
     support: full
     description: The content before and after.
-  platform:
-    support: full
-    platforms: posix
-    description: Linux nodes.
 """
 
 EXAMPLES = r"""

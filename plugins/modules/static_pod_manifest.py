@@ -48,13 +48,6 @@ options:
       - A list value is written as a comma list; a dict value (C(--feature-gates)) as C(K=V) pairs; a boolean as
         V(true) or V(false).
       - A null value removes the flag. For C(--feature-gates) a null value of one gate removes that gate.
-    type: dict
-    default: {}
-  remove_flags:
-    description: Flags to remove.
-    type: list
-    elements: str
-    default: []
   replace:
     description:
       - List-valued or map-valued flags (C(--enable-admission-plugins), C(--disable-admission-plugins),
@@ -74,10 +67,6 @@ options:
       - Must not be inside the manifest's directory.
     type: path
     default: /var/lib/secure_cluster/backups/manifests
-  backup_keep:
-    description: Number of backups of this manifest to keep in O(backup_dir); older ones are deleted.
-    type: int
-    default: 5
   preflight:
     description:
       - Check on the node that every file a file-valued flag names exists and is readable (and that the
@@ -91,13 +80,6 @@ options:
         probes (a warning instead of a refusal). Only for clusters whose probes were changed otherwise.
     type: bool
     default: false
-  _mode:
-    description: Internal, set by the action plugin.
-    type: str
-    choices: [read, write]
-  _content:
-    description: Internal, set by the action plugin.
-    type: str
   _expected_sha256:
     description: Internal, set by the action plugin.
     type: str
@@ -107,7 +89,11 @@ options:
     elements: dict
     default: []
 extends_documentation_fragment:
+  - secure_cluster.k8s.flag_edit
   - secure_cluster.k8s.static_pod_volumes
+  - secure_cluster.k8s.attributes.NODE_WRITE
+  - secure_cluster.k8s.owned_file
+  - secure_cluster.k8s.owned_file.action_internal
 attributes:
   action:
     support: full
@@ -115,9 +101,6 @@ attributes:
   async:
     support: none
     description: Not supported.
-  check_mode:
-    support: full
-    description: Every check is made and C(changed) is predicted; nothing is written.
   diff_mode:
     support: full
     description: The diff shows the manifest before and after; RV(flags_changed) lists the flag changes.

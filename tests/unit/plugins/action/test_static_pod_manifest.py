@@ -16,6 +16,7 @@ from ansible_collections.secure_cluster.k8s.plugins.action import static_pod_man
 from ansible_collections.secure_cluster.k8s.plugins.doc_fragments import static_pod_volumes
 from ansible_collections.secure_cluster.k8s.plugins.modules import static_pod_manifest as module
 from ansible_collections.secure_cluster.k8s.tests.unit.plugins.action.action_task import new_action
+from ansible_collections.secure_cluster.k8s.tests.unit.plugins.doc_options import merged_doc
 from ansible_collections.secure_cluster.k8s.tests.unit.plugins.module_utils.test_static_pod import manifest_text
 
 
@@ -82,7 +83,7 @@ def scheduler_args(node, **extra):
 
 
 def test_documentation():
-    doc = yaml.safe_load(module.DOCUMENTATION)
+    doc = merged_doc(module)
     assert doc["module"] == "static_pod_manifest"
     assert doc["version_added"] == "0.1.0"
     assert doc["author"] == ["secure_cluster.k8s maintainers (@secure-cluster)"]
@@ -91,12 +92,12 @@ def test_documentation():
     assert doc["attributes"]["platform"]["platforms"] == "posix"
     assert isinstance(yaml.safe_load(module.EXAMPLES), list)
     assert "flags_changed" in yaml.safe_load(module.RETURN)
-    assert doc["extends_documentation_fragment"] == ["secure_cluster.k8s.static_pod_volumes"]
     fragment = yaml.safe_load(static_pod_volumes.ModuleDocFragment.DOCUMENTATION)["options"]
-    user_options = set(o for o in list(doc["options"]) + list(fragment) if not o.startswith("_"))
+    user_options = set(o for o in doc["options"] if not o.startswith("_"))
     assert user_options == set(static_pod_manifest.ARGUMENT_SPEC)
     assert set(fragment["volumes"]["suboptions"]) == set(static_pod_manifest.ARGUMENT_SPEC["volumes"]["options"])
     assert doc["options"]["backup_dir"]["default"] == static_pod_manifest.DEFAULT_BACKUP_DIR
+    assert doc["options"]["backup_keep"]["default"] == static_pod_manifest.ARGUMENT_SPEC["backup_keep"]["default"]
 
 
 def test_sets_flag_with_one_read_one_write_backup_and_diff(node):

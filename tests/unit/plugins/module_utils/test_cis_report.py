@@ -116,6 +116,16 @@ def test_gate(fleet):
     assert cis_report.gate(fleet, "any", "x")[0] is False
 
 
+def test_apply_gate(fleet):
+    fails = fleet[0]["totals"]["fail"] + fleet[1]["totals"]["fail"]
+    result = cis_report.apply_gate({"msg": "audited"}, fleet, "any", 0)
+    assert result["failed"] is True and result["gate"]["passed"] is False
+    assert result["msg"].startswith("audited; CIS gate: %d failure(s)" % fails)
+    result = cis_report.apply_gate({"msg": "audited"}, fleet, "any", fails)
+    assert "failed" not in result and result["msg"] == "audited"
+    assert result["gate"] == {"passed": True, "msg": "CIS gate passed: %d failure(s), %d allowed" % (fails, fails)}
+
+
 def test_set_stats_data(fleet):
     data = cis_report.set_stats_data(fleet)
     assert data["cis_audit"]["cp1"]["fail"] == fleet[0]["totals"]["fail"]
