@@ -7,9 +7,9 @@ import os
 
 import pytest
 
-from ansible_collections.secure_cluster.k8s.plugins.module_utils.node_facts_collect import (
+from ansible_collections.secure_cluster.k8s.plugins.module_utils.node_facts_collect import collect
+from ansible_collections.secure_cluster.k8s.plugins.module_utils.node_facts_yaml import (
     block_list_items,
-    collect,
     yaml_lookup,
 )
 from ansible_collections.secure_cluster.k8s.tests.unit.plugins.module_utils import kubeadm_node

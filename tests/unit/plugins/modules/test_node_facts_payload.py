@@ -8,8 +8,9 @@ import os
 import re
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
+# a parenthesised name list may span lines, a bare one ends with its line
 IMPORT_RE = re.compile(r"^from ansible_collections\.secure_cluster\.k8s\.plugins\.module_utils(?:\.(\w+))? import "
-                       r"\(?([\w, \n]+)\)?", re.M)
+                       r"(?:\(([\w,\s]+)\)|([\w, ]+))", re.M)
 HEAVY = {"k8s_flags", "k8s_release_flags", "static_pod", "kubelet_config", "cis_eval"}
 
 
@@ -18,8 +19,8 @@ def _module_utils_closure(path, seen=None):
     with open(path) as handle:
         text = handle.read()
     for match in IMPORT_RE.finditer(text):
-        names = [match.group(1)] if match.group(1) else [n.strip() for n in match.group(2).replace("\n", " ")
-                                                          .split(",") if n.strip()]
+        names = [match.group(1)] if match.group(1) else [n.strip() for n in (match.group(2) or match.group(3))
+                                                          .replace("\n", " ").split(",") if n.strip()]
         for name in names:
             name = name.split(" as ")[0].strip()
             target = os.path.join(ROOT, "plugins", "module_utils", name + ".py")
@@ -31,5 +32,9 @@ def _module_utils_closure(path, seen=None):
 
 def test_node_facts_ships_no_flag_tables_or_editors():
     shipped = _module_utils_closure(os.path.join(ROOT, "plugins", "modules", "node_facts.py"))
-    assert "node_facts_collect" in shipped and "pod_mounts" in shipped
+    # every collector the module is split into travels with it
+    collectors = set(name[:-3] for name in os.listdir(os.path.join(ROOT, "plugins", "module_utils"))
+                     if name.startswith("node_facts_") and name.endswith(".py"))
+    assert "node_facts_collect" in collectors and "pod_mounts" in shipped
+    assert collectors <= shipped, sorted(collectors - shipped)
     assert not shipped & HEAVY, sorted(shipped & HEAVY)
