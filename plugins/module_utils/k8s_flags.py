@@ -104,6 +104,7 @@ SHORTHANDS = {"h": "help", "v": "v"}
 # Types that may be written without a value ("--flag" alone).
 NO_VALUE_TYPES = ("bool", "version[=true]")
 
+
 def _release():
     """data/k8s_release_flags.json: releases, flags, hidden, admission_plugins, kubeadm_manifests."""
     return _load("k8s_release_flags")
