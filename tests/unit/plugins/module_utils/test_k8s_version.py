@@ -74,3 +74,12 @@ def test_every_table_reads_minors_with_it():
         cis_catalog.select_benchmark("latest", mapping)
     with pytest.raises(cis_catalog.CatalogError, match="not a Kubernetes minor"):
         cis_catalog.validate_mapping({"1.33.1": "cis-1.11"})
+
+
+def test_kube_bench_detected_version_is_the_minor():
+    from ansible_collections.secure_cluster.k8s.plugins.module_utils import cis_report
+
+    for version, detected in (("v1.33.4", "1.33"), ("1.34.0-rc.1", "1.34"), (None, ""), ("unknown", "")):
+        report = cis_report.to_kube_bench({"node": {"kubernetes_version": version}, "controls": [
+            {"id": "1.1.1", "target": "master", "status": "PASS", "title": "t"}]})
+        assert report["Controls"][0]["detected_version"] == detected, version
