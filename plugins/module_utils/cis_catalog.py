@@ -10,7 +10,8 @@ The overlay keys are documented in the schema section of catalog/cis_kubernetes_
 from __future__ import annotations
 
 import copy
-import re
+
+from ansible_collections.secure_cluster.k8s.plugins.module_utils import k8s_version
 
 SCHEMA_VERSION = 2
 BASE_KEYS = frozenset(("schema_version", "benchmark", "targets", "sections", "controls"))
@@ -19,8 +20,6 @@ OVERLAY_KEYS = frozenset(("schema_version", "based_on", "benchmark", "targets", 
 # What an amend may change in a base control; id and section move with renumber only.
 AMENDABLE = frozenset(("title", "level", "type", "scored", "target", "check", "remediation", "remediated_by"))
 BENCHMARK_KEYS = ("id", "name", "version", "kubernetes_minors")
-VERSION = re.compile(r"^v?(\d+)\.(\d+)(?:[.+-].*)?$")
-MINOR = re.compile(r"^(\d+)\.(\d+)$")
 
 
 class CatalogError(ValueError):
@@ -174,10 +173,10 @@ def resolve(benchmark, load):
 
 
 def _minor(text):
-    match = MINOR.match(str(text))
-    if not match:
-        raise CatalogError("version mapping key %r is not a Kubernetes minor like 1.33" % (text,))
-    return int(match.group(1)), int(match.group(2))
+    try:
+        return k8s_version.minor_key(str(text))
+    except ValueError:
+        raise CatalogError("version mapping key %r is not a Kubernetes minor like 1.33" % (text,)) from None
 
 
 def validate_mapping(mapping):
@@ -210,10 +209,10 @@ def select_benchmark(version, mapping):
     if version is None or str(version).strip() == "":
         newest = parsed[max(parsed)]
         return newest, "no Kubernetes version could be read: judged against the newest benchmark, %s" % newest
-    match = VERSION.match(str(version).strip())
-    if not match:
-        raise CatalogError("%r is not a Kubernetes version like 1.33 or v1.33.4" % (version,))
-    major, minor = int(match.group(1)), int(match.group(2))
+    try:
+        major, minor = k8s_version.minor_key(k8s_version.minor(str(version), supported=None))
+    except ValueError:
+        raise CatalogError("%r is not a Kubernetes version like 1.33 or v1.33.4" % (version,)) from None
     for step in range(minor, -1, -1):
         if (major, step) in parsed:
             return parsed[(major, step)], None

@@ -22,6 +22,8 @@ import datetime
 import re
 from xml.sax.saxutils import escape, quoteattr
 
+from ansible_collections.secure_cluster.k8s.plugins.module_utils import k8s_version
+
 KUBE_BENCH_STATUS = {"PASS": "PASS", "FAIL": "FAIL", "WARN": "WARN", "INFO": "INFO", "WAIVED": "INFO"}
 DEFAULT_TARGETS = {
     "master": {"id": "1", "title": "Control Plane Security Configuration"},
@@ -91,7 +93,10 @@ def to_kube_bench(host_result):
     targets.update(bench.get("targets") or {})
     sections = bench.get("sections") or {}
     version = host_result.get("node", {}).get("kubernetes_version")
-    detected = ".".join(str(version).split(".")[:2]) if version else ""
+    try:
+        detected = k8s_version.minor(version, supported=None)
+    except ValueError:  # no version read from the node (None), or one that is not a version: kube-bench's ""
+        detected = ""
     by_target = {}
     for res in host_result.get("controls") or []:
         by_target.setdefault(res.get("target"), []).append(res)

@@ -33,6 +33,7 @@ from __future__ import annotations
 import re
 
 from ansible_collections.secure_cluster.k8s.plugins.module_utils.k8s_args import parse_argv, split_command_line
+from ansible_collections.secure_cluster.k8s.plugins.module_utils.k8s_version import minor as _minor, minor_key as _key
 
 SUPPORTED_MINORS = ("3.4", "3.5", "3.6", "3.7")
 
@@ -135,25 +136,14 @@ _CHOICES = {
     "tls-max-version": {"3.5": ("", "TLS1.2", "TLS1.3")},
 }
 
-_VERSION_RE = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?")
 _DURATION_RE = re.compile(r"^[-+]?(0|(\d+(\.\d*)?|\.\d+)(ns|us|\u00b5s|ms|s|m|h))+$")
 _BOOL_VALUES = ("1", "0", "t", "f", "T", "F", "true", "false", "TRUE", "FALSE", "True", "False")
 _URL_RE = re.compile(r"^(https?|unixs?)://[^\s,/]+(/[^\s,]*)?$")
 
 
-def _key(minor_text):
-    return tuple(int(part) for part in minor_text.split("."))
-
-
 def minor(version):
     """``3.4.23`` / ``v3.5.21-0`` / ``3.6`` -> ``3.4`` ...; ValueError when not an etcd minor this module knows."""
-    match = _VERSION_RE.match(str(version).strip())
-    if not match:
-        raise ValueError("%r is not an etcd version" % (version,))
-    text = "%s.%s" % (match.group(1), match.group(2))
-    if text not in SUPPORTED_MINORS:
-        raise ValueError("etcd %s is not supported (supported: %s)" % (text, ", ".join(SUPPORTED_MINORS)))
-    return text
+    return _minor(version, SUPPORTED_MINORS, product="etcd")
 
 
 def parse_version_output(text):

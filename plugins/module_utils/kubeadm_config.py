@@ -14,7 +14,7 @@ Pure functions on the parsed document (the caller parses and dumps the YAML); ``
 ConfigMap (key ``kubelet``, a KubeletConfiguration); the kubelet's settings are kept there.
 
 :func:`regenerate` is the other direction, for the audit: what the next ``kubeadm upgrade`` would write for a
-component, from kubeadm's own defaults of that release (``k8s_release_flags.KUBEADM_MANIFESTS``, read from the real
+component, from kubeadm's own defaults of that release (``kubeadm_manifests`` of data/k8s_release_flags.json, read from the real
 kubeadm) and the ClusterConfiguration.
 """
 from __future__ import annotations
@@ -22,7 +22,7 @@ from __future__ import annotations
 import copy
 
 from ansible_collections.secure_cluster.k8s.plugins.module_utils import kubelet_config, static_pod
-from ansible_collections.secure_cluster.k8s.plugins.module_utils.k8s_release_flags import KUBEADM_MANIFESTS
+from ansible_collections.secure_cluster.k8s.plugins.module_utils import k8s_flag_data, k8s_version
 
 API_VERSIONS = ("kubeadm.k8s.io/v1beta4", "kubeadm.k8s.io/v1beta3")
 # Where each static pod's settings live in the ClusterConfiguration.
@@ -183,26 +183,28 @@ def sync_kubelet(config, settings):
     return new, ["kubelet %s" % key for key in kubelet_config.changed_keys(config, new)]
 
 
-def _minor_key(minor):
-    return tuple(int(p) for p in str(minor).split("."))
+def kubeadm_manifests():
+    """{minor: {component: {"args", "volumes"}}}: what each release's kubeadm writes into the static pods, read on
+    first use from the generated flag data (never on a node: the kubeadm_config module only syncs the ConfigMap)."""
+    return k8s_flag_data.load("k8s_release_flags")["kubeadm_manifests"]
 
 
 def kubeadm_defaults(version):
     """``(minor, {component: {"args", "volumes"}}, note)``: kubeadm's defaults of the release ``version`` (a
     ``1.37.2``/``v1.37.2`` string, or None), the nearest known minor when that one is not in the data (``note``
     says so)."""
-    known = sorted(KUBEADM_MANIFESTS, key=_minor_key)
-    text = str(version or "").lstrip("v")
-    minor = ".".join(text.split(".")[:2])
-    if minor in KUBEADM_MANIFESTS:
-        return minor, KUBEADM_MANIFESTS[minor], None
+    manifests = kubeadm_manifests()
+    known = sorted(manifests, key=k8s_version.minor_key)
     try:
-        wanted = _minor_key(minor)
+        minor = k8s_version.minor(version, supported=None)
     except ValueError:
-        return known[-1], KUBEADM_MANIFESTS[known[-1]], "Kubernetes version unknown: kubeadm %s's defaults used" % known[-1]
-    nearest = min(known, key=lambda m: (abs(_minor_key(m)[1] - wanted[1]) if _minor_key(m)[0] == wanted[0] else 99))
-    return nearest, KUBEADM_MANIFESTS[nearest], ("kubeadm's defaults of %s are not known: those of %s used"
-                                                 % (minor, nearest))
+        return known[-1], manifests[known[-1]], "Kubernetes version unknown: kubeadm %s's defaults used" % known[-1]
+    if minor in manifests:
+        return minor, manifests[minor], None
+    wanted = k8s_version.minor_key(minor)
+    nearest = min(known, key=lambda m: (abs(k8s_version.minor_key(m)[1] - wanted[1])
+                                        if k8s_version.minor_key(m)[0] == wanted[0] else 99))
+    return nearest, manifests[nearest], ("kubeadm's defaults of %s are not known: those of %s used" % (minor, nearest))
 
 
 def host_path_volumes(pod, container):
@@ -219,7 +221,7 @@ def regenerate(config, component, occurrences, volumes, defaults):
     """What ``kubeadm upgrade`` writes for static pod ``component``, beside what its manifest has now.
 
     kubeadm builds the command from its own flags (``defaults``: one component of one minor of
-    KUBEADM_MANIFESTS), each replaced by the extraArgs of that name, then the other extraArgs; the volumes from its
+    kubeadm_manifests()), each replaced by the extraArgs of that name, then the other extraArgs; the volumes from its
     own hostPath mounts plus the extraVolumes. A default kubeadm derives from the node's or the cluster's
     configuration (None in the data: addresses, certificate paths, the pod CIDR) is taken from the manifest now,
     where kubeadm wrote it from the same configuration: present when it is present there.

@@ -35,7 +35,7 @@ from __future__ import annotations
 import copy
 import re
 
-from ansible_collections.secure_cluster.k8s.plugins.module_utils import k8s_args, k8s_flags
+from ansible_collections.secure_cluster.k8s.plugins.module_utils import k8s_args, k8s_flags, k8s_version
 
 try:
     import yaml
@@ -57,7 +57,7 @@ if HAS_YAML:
 
 API_VERSION = "kubelet.config.k8s.io/v1beta1"
 KIND = "KubeletConfiguration"
-SUPPORTED_MINORS = ("1.28", "1.29", "1.30", "1.31", "1.32", "1.33", "1.34", "1.35", "1.36", "1.37")
+SUPPORTED_MINORS = k8s_version.SUPPORTED_MINORS
 
 # What the kubelet checks at start when protectKernelDefaults is true (pkg/kubelet/cm, setupKernelTunables).
 KERNEL_DEFAULTS = (
@@ -154,28 +154,16 @@ CGROUP_DRIVERS = ("cgroupfs", "systemd")
 FILE_FIELDS = ("authentication.x509.clientCAFile", "tlsCertFile", "tlsPrivateKeyFile")
 
 _DURATION_RE = re.compile(r"^[-+]?(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:ns|us|\u00b5s|\u03bcs|ms|s|m|h))+$")
-_MINOR_RE = re.compile(r"^v?(\d+)\.(\d+)(?:\.\d+)?(?:[-+].*)?$")
 _INT_RANGES = {"int32": (-2 ** 31, 2 ** 31 - 1), "int64": (-2 ** 63, 2 ** 63 - 1)}
 _MISSING = object()
 
 
 def minor(version):
     """``v1.33.5`` / ``Kubernetes v1.33.5`` / ``1.33`` -> ``1.33``; ValueError when malformed or unsupported."""
-    text = str(version or "").strip()
-    if text.startswith("Kubernetes "):
-        text = text[len("Kubernetes "):].strip()
-    match = _MINOR_RE.match(text)
-    if not match:
-        raise ValueError("cannot read a Kubernetes version from %r" % (version,))
-    value = "%s.%s" % (match.group(1), match.group(2))
-    if value not in SUPPORTED_MINORS:
-        raise ValueError("kubelet v%s is not supported (supported: %s)" % (value, ", ".join(SUPPORTED_MINORS)))
-    return value
+    return k8s_version.minor(version, SUPPORTED_MINORS)
 
 
-def _key(minor_text):
-    major, minor_part = minor_text.split(".")
-    return int(major), int(minor_part)
+_key = k8s_version.minor_key
 
 
 def fields_for(version):

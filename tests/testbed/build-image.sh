@@ -5,7 +5,7 @@
 #      Built only when missing (remove it by hand to force a rebuild).
 #   2. localhost/secure-cluster-k8s/node:latest    podman build -f tests/testbed/Containerfile FROM the base.
 #      Rebuilt only when the sha256 of its inputs (Containerfile, tests/testbed/node/**,
-#      plugins/module_utils/k8s_flags.py and k8s_release_flags.py) differs from the image label
+#      plugins/module_utils/k8s_flags.py, k8s_flag_data.py, k8s_version.py and data/) differs from the image label
 #      io.secure-cluster.inputs-sha.
 #
 # Also writes /etc/containers/containers.conf (runc, cgroupfs, file events, netavark, ulimits no higher
@@ -79,7 +79,7 @@ EOD
 # sha256 over every input of the node image: path, mode and content of files, target of symlinks.
 inputs_sha() {
     local inputs=(tests/testbed/Containerfile tests/testbed/node plugins/module_utils/k8s_flags.py
-                  plugins/module_utils/k8s_release_flags.py)
+                  plugins/module_utils/k8s_flag_data.py plugins/module_utils/k8s_version.py plugins/module_utils/data)
     (
         cd "$REPO_ROOT"
         for p in "${inputs[@]}"; do

@@ -8,9 +8,9 @@ committed JSON, not the binaries, so they run everywhere; `flag_data.py check` (
 keeps the JSON in step with the binaries. Both directions are checked for every minor that the JSON and
 k8s_flags.SUPPORTED_MINORS both cover: what a binary prints, the table accepts with the same type, and what the
 table accepts, the binary prints or hides (flag_data.HIDDEN_FLAGS, recorded under "hidden_flags"). For 1.34-1.37
-the flags and admission plugins are the generated k8s_release_flags.py, so these tests check that the product
-reads it; its gate table and the 1.33/1.34 seam are checked against the release notes. What each release's kubeadm
-writes into the control plane's static pods ("kubeadm", rendered as k8s_release_flags.KUBEADM_MANIFESTS) is checked
+the flags and admission plugins are the generated plugins/module_utils/data/k8s_release_flags.json, so these tests
+check that the product reads it; its gate table and the 1.33/1.34 seam are checked against the release notes. What each release's kubeadm
+writes into the control plane's static pods ("kubeadm", rendered as kubeadm_manifests of that file) is checked
 for the kubeadm defaults the product relies on (that kubeadm still writes what the JSON says is `flag_data.py check`,
 the first step of `make real-test`). The tests at the end run the binaries when they are built here (skipped
 otherwise: `make test` runs the unit tests while it builds them) to show that the hidden flags really are accepted.
@@ -180,15 +180,17 @@ def test_hidden_flags_have_reasons():
 
 
 def test_the_product_reads_the_data_of_the_binaries():
-    """k8s_release_flags.py is what flag_data.py renders from the committed JSON, and k8s_flags answers from it."""
-    from ansible_collections.secure_cluster.k8s.plugins.module_utils import k8s_release_flags
+    """data/k8s_release_flags.json is what flag_data.py renders from the committed JSON, and k8s_flags answers from
+    it."""
+    from ansible_collections.secure_cluster.k8s.plugins.module_utils import k8s_flag_data, kubeadm_config
 
-    assert _FLAG_DATA.RELEASE_MODULE.read_text(encoding="utf-8") == _FLAG_DATA.render_release_module(DATA), \
-        "run tests/testbed/flag_data.py module"
+    assert _FLAG_DATA.RELEASE_DATA.read_text(encoding="utf-8") == _FLAG_DATA.render_release_data(DATA), \
+        "run tests/testbed/flag_data.py render"
+    release = k8s_flag_data.load("k8s_release_flags")
     assert k8s_flags.RELEASE_MINORS == tuple(COMMITTED)
-    assert k8s_release_flags.RELEASES == {minor: DATA[minor]["kubernetes_version"] for minor in COMMITTED}
-    # the rendered literals hold the JSON's content: JSON's {"host_path", "mount_path", "read_only"} as a tuple
-    assert k8s_release_flags.KUBEADM_MANIFESTS == {
+    assert release["releases"] == {minor: DATA[minor]["kubernetes_version"] for minor in COMMITTED}
+    # the data file holds the JSON's content: JSON's {"host_path", "mount_path", "read_only"} as a tuple
+    assert kubeadm_config.kubeadm_manifests() == {
         minor: {component: {"args": info["args"],
                             "volumes": {name: (volume["host_path"], volume["mount_path"], volume["read_only"])
                                         for name, volume in info["volumes"].items()}}
@@ -267,7 +269,7 @@ def test_every_alpha_and_beta_gate_of_the_table_is_printed(minor, component):
     for name, spec in k8s_flags.feature_gates(minor).items():
         if spec["stage"] not in ("alpha", "beta"):
             continue
-        if component in k8s_flags._GATES_NOT_REGISTERED_BY.get(name, ()):
+        if component in k8s_flags._gates()["not_registered_by"].get(name, ()):  # pylint: disable=protected-access
             assert name not in real
             assert k8s_flags.check_feature_gate(component, minor, name, spec["default"]).startswith(
                 "unrecognized feature gate: %s" % name)

@@ -259,9 +259,9 @@ def test_regenerate_refuses_external_etcd():
 
 
 def test_kubeadm_defaults_of_a_version():
-    known = sorted(kubeadm_config.KUBEADM_MANIFESTS, key=lambda m: tuple(map(int, m.split("."))))
+    known = sorted(kubeadm_config.kubeadm_manifests(), key=lambda m: tuple(map(int, m.split("."))))
     minor, defaults, note = kubeadm_config.kubeadm_defaults("v%s.1" % known[-1])
-    assert (minor, note) == (known[-1], None) and defaults is kubeadm_config.KUBEADM_MANIFESTS[known[-1]]
+    assert (minor, note) == (known[-1], None) and defaults is kubeadm_config.kubeadm_manifests()[known[-1]]
     assert kubeadm_config.kubeadm_defaults("1.99.0")[0] == known[-1]
     assert kubeadm_config.kubeadm_defaults("1.20.0")[0] == known[0]
     minor, _defaults, note = kubeadm_config.kubeadm_defaults(None)

@@ -11,13 +11,14 @@ ALL = kf.SUPPORTED_MINORS
 
 
 def test_every_history_token_parses_and_is_ordered():
-    tables = dict(kf._GATES, **kf._CLIENT_GO_GATES)
-    tables.update((name, history) for name, (history, dummy) in kf._GONE_GATES.items())
+    data = kf._gates()  # pylint: disable=protected-access
+    tables = dict(data["gates"], **data["client_go_gates"])
+    tables.update((name, history) for name, (history, dummy) in data["gone_gates"].items())
     for name, history in tables.items():
         since = [kf._key(kf._GATE_SPEC_RE.match(token).group(1)) for token in history.split()]
         assert since == sorted(since), name
-    for name, (history, removed) in kf._GONE_GATES.items():
-        assert name not in kf._GATES
+    for name, (history, removed) in data["gone_gates"].items():
+        assert name not in data["gates"]
         if removed:
             last = kf._GATE_SPEC_RE.match(history.split()[-1]).group(1)
             assert kf._key(removed) > kf._key(last), name

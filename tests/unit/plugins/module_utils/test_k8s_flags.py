@@ -5,17 +5,11 @@ from __future__ import annotations
 import ast
 import importlib.util
 import pathlib
+import sys
 
 import pytest
 
-try:
-    from ansible_collections.secure_cluster.k8s.plugins.module_utils import k8s_flags, k8s_release_flags
-except ImportError:  # run straight from the source tree (no ansible_collections/ layout on sys.path)
-    _PATH = pathlib.Path(__file__).resolve().parents[4] / "plugins" / "module_utils" / "k8s_flags.py"
-    _SPEC = importlib.util.spec_from_file_location("k8s_flags", str(_PATH))
-    k8s_flags = importlib.util.module_from_spec(_SPEC)
-    _SPEC.loader.exec_module(k8s_flags)
-    k8s_release_flags = k8s_flags._release  # pylint: disable=protected-access
+from ansible_collections.secure_cluster.k8s.plugins.module_utils import k8s_flag_data, k8s_flags, k8s_version
 
 ALL = k8s_flags.SUPPORTED_MINORS
 COMPONENTS = k8s_flags.COMPONENTS
@@ -289,46 +283,79 @@ def test_admission_plugins_changing_inside_the_range():
 
 # --- the module itself -------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("module, allowed", [
-    # the collection's own generated data, or the same file beside it when loaded by path (the stand-ins)
-    (k8s_flags, {"__future__", "re", "ansible_collections", "importlib", "os"}),
-    (k8s_release_flags, {"__future__"}),
+COLLECTION_MODULE_UTILS = "ansible_collections.secure_cluster.k8s.plugins.module_utils"
+
+
+@pytest.mark.parametrize("module, collection_imports", [
+    (k8s_flags, {"k8s_flag_data", "k8s_version"}),
+    (k8s_flag_data, {"k8s_version"}),
+    (k8s_version, set()),
 ])
-def test_module_is_stdlib_only_and_py38_compatible(module, allowed):
+def test_module_is_stdlib_only_and_py38_compatible(module, collection_imports):
+    """Node-side modules import these (static_pod, etcd_flags); the test node loads them by path, so the collection
+    imports name the module in full (a by-path loader registers exactly those names)."""
     source = pathlib.Path(module.__file__).read_text(encoding="utf-8")
     tree = ast.parse(source, feature_version=(3, 8))
     assert ast.get_docstring(tree)
-    imported = set()
+    imported, from_collection = set(), set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             imported.update(alias.name.split(".")[0] for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
-            imported.add((node.module or "").split(".")[0])
-            if node.module and node.module.startswith("ansible_collections"):
-                assert node.module == "ansible_collections.secure_cluster.k8s.plugins.module_utils"
-                assert [alias.name for alias in node.names] == ["k8s_release_flags"]
-    assert imported <= allowed
+            if (node.module or "").startswith(COLLECTION_MODULE_UTILS + "."):
+                from_collection.add(node.module[len(COLLECTION_MODULE_UTILS) + 1:])
+            else:
+                imported.add((node.module or "").split(".")[0])
+    assert imported <= {"__future__", "re", "json", "os"}
+    assert from_collection == collection_imports
     assert max(len(line) for line in source.splitlines()) <= 160
 
 
-def test_module_loads_by_path_with_its_data(tmp_path):
-    """The test node copies k8s_flags.py and k8s_release_flags.py into one directory and loads them by path."""
-    for module in (k8s_flags, k8s_release_flags):
-        (tmp_path / pathlib.Path(module.__file__).name).write_bytes(pathlib.Path(module.__file__).read_bytes())
-    spec = importlib.util.spec_from_file_location("k8s_flags_by_path", str(tmp_path / "k8s_flags.py"))
-    loaded = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(loaded)
+def test_module_loads_by_path_with_its_data(tmp_path, monkeypatch):
+    """The test node copies k8s_flags.py, k8s_flag_data.py, k8s_version.py and data/ into one directory and loads
+    them by path (tests/testbed/node/usr/local/lib/testbed/standin.py), the data found beside k8s_flag_data.py."""
+    source = pathlib.Path(k8s_flags.__file__).parent
+    for name in ("k8s_flags.py", "k8s_flag_data.py", "k8s_version.py"):
+        (tmp_path / name).write_bytes((source / name).read_bytes())
+    (tmp_path / "data").mkdir()
+    for path in (source / "data").glob("*.json"):
+        (tmp_path / "data" / path.name).write_bytes(path.read_bytes())
+
+    def load(name, full):
+        spec = importlib.util.spec_from_file_location(full, str(tmp_path / ("%s.py" % name)))
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    for name in ("k8s_version", "k8s_flag_data"):
+        monkeypatch.setitem(sys.modules, "%s.%s" % (COLLECTION_MODULE_UTILS, name),
+                            load(name, "%s.%s" % (COLLECTION_MODULE_UTILS, name)))
+    loaded = load("k8s_flags", "k8s_flags_by_path")
+    assert sys.modules[COLLECTION_MODULE_UTILS + ".k8s_flag_data"].DATA_DIR == str(tmp_path / "data")
     assert loaded.RELEASE_MINORS == k8s_flags.RELEASE_MINORS
     assert loaded.flags_for("kubelet", "1.37") == k8s_flags.flags_for("kubelet", "1.37")
+    assert loaded.check_feature_gate("kubelet", "1.33", "NoSuchGate", "true").startswith("unrecognized feature gate")
+
+
+def test_importing_reads_no_data(tmp_path, monkeypatch):
+    """On a node (AnsiballZ ships Python files only) importing k8s_flags works; a lookup says what is missing."""
+    monkeypatch.setattr(k8s_flag_data, "DATA_DIR", str(tmp_path))
+    monkeypatch.setattr(k8s_flag_data, "_LOADED", {})
+    monkeypatch.setattr(k8s_flags, "_FLAGS_AT", {})
+    monkeypatch.setattr(k8s_flags, "_HISTORY", {})
+    assert k8s_flags.minor("v1.33.4") == "1.33" and "kube-apiserver" in k8s_flags.COMPONENTS
+    with pytest.raises(k8s_flag_data.DataFileError, match="cannot read the flag data file .*k8s_release_flags.json"):
+        k8s_flags.flags_for("kubelet", "1.33")
 
 
 def test_table_is_consistent():
-    for component, table in k8s_flags._FLAGS.items():
+    history = k8s_flags._history()  # pylint: disable=protected-access
+    for component, table in history["flags"].items():
         for name, (ftype, added, removed) in table.items():
             assert ftype and not name.startswith("-") and "_" not in name
             assert added is None or added in ALL[1:]
             assert removed is None or removed in ALL[1:]
             if added and removed:
                 assert added < removed
-        for name in k8s_flags._REMOVED_EARLIER[component]:
+        for name in history["removed_earlier"][component]:
             assert name not in table, (component, name)

@@ -11,7 +11,7 @@ ROOT = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", ".."
 # a parenthesised name list may span lines, a bare one ends with its line
 IMPORT_RE = re.compile(r"^from ansible_collections\.secure_cluster\.k8s\.plugins\.module_utils(?:\.(\w+))? import "
                        r"(?:\(([\w,\s]+)\)|([\w, ]+))", re.M)
-HEAVY = {"k8s_flags", "k8s_release_flags", "static_pod", "kubelet_config", "cis_eval"}
+HEAVY = {"k8s_flags", "k8s_flag_data", "static_pod", "kubelet_config", "cis_eval"}
 
 
 def _module_utils_closure(path, seen=None):

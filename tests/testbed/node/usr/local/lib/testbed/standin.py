@@ -155,8 +155,21 @@ def minor_of(version):
     return int(major), int(minor)
 
 
+_COLLECTION_MODULE_UTILS = "ansible_collections.secure_cluster.k8s.plugins.module_utils."
+
+
+def _load_by_path(name, path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def load_k8s_flags():
-    """Import k8s_flags: $TESTBED_K8S_FLAGS, else next to this file (test node), else the repository copy."""
+    """Import k8s_flags: $TESTBED_K8S_FLAGS, else next to this file (test node), else the repository copy.
+
+    k8s_flags imports k8s_version and k8s_flag_data (which reads data/*.json beside itself) by their collection
+    names; those next to the chosen k8s_flags.py are loaded by path and registered under those names first."""
     candidates = []
     if os.environ.get("TESTBED_K8S_FLAGS"):
         candidates.append(os.environ["TESTBED_K8S_FLAGS"])
@@ -164,10 +177,11 @@ def load_k8s_flags():
     candidates.append(os.path.normpath(os.path.join(LIB_DIR, *[".."] * 6, "plugins", "module_utils", "k8s_flags.py")))
     for path in candidates:
         if os.path.isfile(path):
-            spec = importlib.util.spec_from_file_location("k8s_flags", path)
-            module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
-            return module
+            for name in ("k8s_version", "k8s_flag_data"):  # in import order
+                sibling = os.path.join(os.path.dirname(path), name + ".py")
+                if os.path.isfile(sibling):
+                    sys.modules[_COLLECTION_MODULE_UTILS + name] = _load_by_path(_COLLECTION_MODULE_UTILS + name, sibling)
+            return _load_by_path("k8s_flags", path)
     raise StandinError("testbed: k8s_flags.py not found (tried " + ", ".join(candidates) + ")")
 
 
