@@ -12,7 +12,7 @@ import os
 from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.secure_cluster.k8s.plugins.module_utils import cis_eval, cis_report, cluster_audit
+from ansible_collections.secure_cluster.k8s.plugins.module_utils import cis_eval, cis_report, cluster_audit, cluster_inventory
 from ansible_collections.secure_cluster.k8s.plugins.plugin_utils import catalog as catalog_data
 from ansible_collections.secure_cluster.k8s.plugins.plugin_utils.action import CollectionAction
 from ansible_collections.secure_cluster.k8s.plugins.plugin_utils.plain import plain
@@ -60,9 +60,9 @@ def run_audit(args):
     if args.get("dump_dir"):
         if not os.path.isdir(args["dump_dir"]):
             raise ValueError("dump_dir %s is not a directory" % args["dump_dir"])
-        inv = cluster_audit.read_dump_dir(args["dump_dir"], _load_all if HAS_YAML else None)
+        inv = cluster_inventory.read_dump_dir(args["dump_dir"], _load_all if HAS_YAML else None)
     else:
-        inv = cluster_audit.load(plain(args["objects"]))
+        inv = cluster_inventory.load(plain(args["objects"]))
     if not inv.present:
         raise ValueError("the input has no Kubernetes objects this audit reads (%s)"
                          % "; ".join(inv.messages[:5]) if inv.messages else

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ansible.module_utils.common.text.converters import to_text
 
-from ansible_collections.secure_cluster.k8s.plugins.module_utils import kubeadm_config, static_pod
+from ansible_collections.secure_cluster.k8s.plugins.module_utils import kubeadm_config, static_pod, static_pod_values
 from ansible_collections.secure_cluster.k8s.plugins.plugin_utils.kube_yaml import HAS_YAML, dump
 from ansible_collections.secure_cluster.k8s.plugins.plugin_utils.action import CollectionAction
 
@@ -30,13 +30,13 @@ def wanted_args(pod, args):
     after = static_pod.pod_flags(edit.pod, version=args["version"])["flags"]
     out = {}
     for name, value in args["flags"].items():
-        name = static_pod.normalize_flag(name)
+        name = static_pod_values.normalize_flag(name)
         if value is None:
             out[name] = None
         elif name in after:  # a flag the edit leaves without a value has nothing to keep
             out[name] = after[name]
     for name in args["remove_flags"]:
-        out[static_pod.normalize_flag(name)] = None
+        out[static_pod_values.normalize_flag(name)] = None
     return out, edit
 
 

@@ -11,7 +11,7 @@ import os
 
 from ansible.module_utils.common.text.converters import to_text
 
-from ansible_collections.secure_cluster.k8s.plugins.module_utils import static_pod
+from ansible_collections.secure_cluster.k8s.plugins.module_utils import static_pod, static_pod_node
 from ansible_collections.secure_cluster.k8s.plugins.plugin_utils.action import CollectionAction
 from ansible_collections.secure_cluster.k8s.plugins.plugin_utils.kube_yaml import HAS_YAML, dump
 
@@ -19,8 +19,8 @@ if HAS_YAML:
     import yaml
 
 MODULE = "secure_cluster.k8s.static_pod_manifest"
-DEFAULT_BACKUP_DIR = static_pod.DEFAULT_BACKUP_DIR
-ARGUMENT_SPEC = static_pod.USER_ARGUMENT_SPEC
+DEFAULT_BACKUP_DIR = static_pod_node.DEFAULT_BACKUP_DIR
+ARGUMENT_SPEC = static_pod_node.USER_ARGUMENT_SPEC
 
 
 def dump_manifest(pod):

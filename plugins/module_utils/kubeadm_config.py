@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import copy
 
-from ansible_collections.secure_cluster.k8s.plugins.module_utils import kubelet_config, static_pod
+from ansible_collections.secure_cluster.k8s.plugins.module_utils import kubelet_config, static_pod_node
 from ansible_collections.secure_cluster.k8s.plugins.module_utils import k8s_flag_data, k8s_version
 
 API_VERSIONS = ("kubeadm.k8s.io/v1beta4", "kubeadm.k8s.io/v1beta3")
@@ -49,11 +49,11 @@ NODE_SPECIFIC = {
 USER_ARGUMENT_SPEC = dict(
     component=dict(type="str", required=True, choices=sorted(CONFIGMAPS)),
     manifest=dict(type="path"),
-    flags=static_pod.USER_ARGUMENT_SPEC["flags"],
-    remove_flags=static_pod.USER_ARGUMENT_SPEC["remove_flags"],
-    replace=static_pod.USER_ARGUMENT_SPEC["replace"],
-    volumes=static_pod.USER_ARGUMENT_SPEC["volumes"],
-    version=static_pod.USER_ARGUMENT_SPEC["version"],
+    flags=static_pod_node.USER_ARGUMENT_SPEC["flags"],
+    remove_flags=static_pod_node.USER_ARGUMENT_SPEC["remove_flags"],
+    replace=static_pod_node.USER_ARGUMENT_SPEC["replace"],
+    volumes=static_pod_node.USER_ARGUMENT_SPEC["volumes"],
+    version=static_pod_node.USER_ARGUMENT_SPEC["version"],
     settings=dict(type="dict", default={}),
     kubeconfig=dict(type="path", default="/etc/kubernetes/admin.conf"),
     kubectl=dict(type="str", default="kubectl"),

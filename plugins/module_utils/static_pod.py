@@ -3,24 +3,19 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Structured edits of kubeadm static pod manifests (``spec.containers[N].command``), with the safety checks.
 
-Standard library only. Two halves, used by ``secure_cluster.k8s.static_pod_manifest``:
-
-* controller side, pure (the action plugin, which parses and dumps the YAML with PyYAML)::
+Standard library only. The controller side of ``secure_cluster.k8s.static_pod_manifest``, pure (the action plugin
+parses and dumps the YAML with PyYAML); the flag values are read and merged by ``static_pod_values``, the edit is
+checked by ``static_pod_checks``, and the node side (``static_pod_node``) reads and writes the file::
 
     edit_pod(pod, flags=None, remove_flags=None, replace=None, volumes=None, container=None, version=None,
              allow_probe_breaking=False) -> EditResult
         # EditResult: pod (edited deep copy), changed, flags_changed {added, changed, removed}, component,
         # version, container, errors [sentences], warnings, node_checks [{flag, path, kind, may_create}]
     detect_version(image) -> "1.33.5" | None
+    pod_flags(pod, container=None, version=None) -> {component, version, supported, container, flags}
 
-* target side (the module, which runs on the node)::
-
-    read_manifest(path) -> {exists, content, sha256, mode, uid, gid}
-    check_node_paths(node_checks) -> [problem sentences]
-    write_manifest(path, content, expected_sha256, backup_dir, backup_keep, check_mode) -> {changed, backup_path}
-
-Nothing here writes unless ``write_manifest`` is called with ``check_mode=False``; ``edit_pod`` reports every
-refusal in ``errors`` and the caller must not write when there is one.
+Nothing here writes; ``edit_pod`` reports every refusal in ``errors`` and the caller must not write when there is
+one. ``ManifestError`` is the node side's: one error for a manifest that cannot be edited, read or written.
 """
 
 from __future__ import annotations
@@ -29,73 +24,20 @@ import copy
 import os
 import re
 
-from ansible_collections.secure_cluster.k8s.plugins.module_utils import etcd_flags
-from ansible_collections.secure_cluster.k8s.plugins.module_utils import k8s_flags, owned_file
+from ansible_collections.secure_cluster.k8s.plugins.module_utils import etcd_flags, k8s_flags
 from ansible_collections.secure_cluster.k8s.plugins.module_utils.k8s_args import tokenize
-from ansible_collections.secure_cluster.k8s.plugins.module_utils.pod_mounts import resolve_mount, under as _under
-
-# Comma-list flags whose members are merged (existing members kept, new ones appended) unless replaced.
-DEFAULT_BACKUP_DIR = "/var/lib/secure_cluster/backups/manifests"
-
-# The options users set; the action plugin validates them, the module adds its internal options to them.
-USER_ARGUMENT_SPEC = dict(
-    path=dict(type="path", required=True),
-    container=dict(type="str"),
-    flags=dict(type="dict", default={}),
-    remove_flags=dict(type="list", elements="str", default=[]),
-    replace=dict(type="list", elements="str", default=[]),
-    volumes=dict(type="list", elements="dict", default=[], options=dict(
-        name=dict(type="str", required=True),
-        hostPath=dict(type="str", required=True),
-        mountPath=dict(type="str"),
-        readOnly=dict(type="bool", default=True),
-        type=dict(type="str", default="DirectoryOrCreate"),
-    )),
-    version=dict(type="str"),
-    backup_dir=dict(type="path", default=DEFAULT_BACKUP_DIR),
-    backup_keep=dict(type="int", default=5),
-    preflight=dict(type="bool", default=True),
-    allow_probe_breaking=dict(type="bool", default=False),
+from ansible_collections.secure_cluster.k8s.plugins.module_utils.static_pod_checks import (
+    check_invariants,
+    plan_file_checks,
+)
+from ansible_collections.secure_cluster.k8s.plugins.module_utils.static_pod_node import ManifestError
+from ansible_collections.secure_cluster.k8s.plugins.module_utils.static_pod_values import (
+    desired_value,
+    flag_values,
+    normalize_flag,
 )
 
-MERGE_LIST_FLAGS = frozenset((
-    "enable-admission-plugins", "disable-admission-plugins", "authorization-mode", "tls-cipher-suites",
-))
-# K=V map flags merged key by key (a null value removes the key).
-MERGE_MAP_FLAGS = frozenset(("feature-gates",))
-
-# Flags whose value names a file the component reads (comma lists for the "strings" ones).
-FILE_FLAGS = frozenset((
-    "admission-control-config-file", "allow-metric-labels-manifest", "audit-policy-file",
-    "audit-webhook-config-file", "authentication-config", "authentication-kubeconfig",
-    "authentication-token-webhook-config-file", "authorization-config", "authorization-kubeconfig",
-    "authorization-webhook-config-file", "client-ca-file", "cloud-config",
-    "cluster-signing-cert-file", "cluster-signing-key-file",
-    "cluster-signing-kube-apiserver-client-cert-file", "cluster-signing-kube-apiserver-client-key-file",
-    "cluster-signing-kubelet-client-cert-file", "cluster-signing-kubelet-client-key-file",
-    "cluster-signing-kubelet-serving-cert-file", "cluster-signing-kubelet-serving-key-file",
-    "cluster-signing-legacy-unknown-cert-file", "cluster-signing-legacy-unknown-key-file",
-    "config", "egress-selector-config-file", "encryption-provider-config", "etcd-cafile", "etcd-certfile",
-    "etcd-keyfile", "kubeconfig", "kubelet-certificate-authority", "kubelet-client-certificate",
-    "kubelet-client-key", "oidc-ca-file", "proxy-client-cert-file", "proxy-client-key-file",
-    "requestheader-client-ca-file", "root-ca-file", "service-account-key-file",
-    "service-account-private-key-file", "service-account-signing-key-file", "tls-cert-file",
-    "tls-private-key-file", "token-auth-file", "tracing-config-file",
-))
-# File flags that may be given several times / as a comma list.
-FILE_LIST_FLAGS = frozenset(("service-account-key-file",))
-# Flags naming a file the component writes: its directory must be on a writable hostPath mount.
-WRITTEN_FILE_FLAGS = frozenset(("audit-log-path",))
-# Admission plugins kube-apiserver refuses to start with unless --admission-control-config-file configures them.
-PLUGINS_NEEDING_CONFIG = ("EventRateLimit", "ImagePolicyWebhook")
-# Authorizers that must survive an edit of --authorization-mode when they were there.
-KEEP_AUTHORIZERS = ("Node", "RBAC")
-
 _VERSION_RE = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?")
-
-
-class ManifestError(ValueError):
-    """The manifest is not a Pod this module can edit (malformed, no such container, ...)."""
 
 
 class EditResult(object):
@@ -112,60 +54,6 @@ class EditResult(object):
         self.node_checks = []
 
 
-# ------------------------------------------------------------------------------------------------------------
-# values
-# ------------------------------------------------------------------------------------------------------------
-
-
-def normalize_flag(name):
-    """``--audit_log_path=x`` -> ``audit-log-path`` (leading dashes and any value dropped, "_" read as "-")."""
-    text = str(name).strip().lstrip("-")
-    return text.partition("=")[0].replace("_", "-")
-
-
-def _scalar(value):
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def _split(value):
-    if value is None:
-        return []
-    if isinstance(value, (list, tuple)):
-        out = []
-        for item in value:
-            out.extend(_split(item))
-        return out
-    return [part.strip() for part in _scalar(value).split(",") if part.strip()]
-
-
-def _parse_map(value):
-    """``K=V,K2=V2`` / dict -> dict (order kept); a dict value of None means "remove this key"."""
-    if value is None:
-        return {}
-    if isinstance(value, dict):
-        return dict((str(k), v) for k, v in value.items())
-    out = {}
-    for item in _split(value):
-        key, dummy, val = item.partition("=")
-        out[key.strip()] = val.strip()
-    return out
-
-
-def _format_map(mapping):
-    return ",".join("%s=%s" % (k, _scalar(v)) for k, v in mapping.items())
-
-
-def format_value(name, value):
-    """A requested value as the string written after ``--name=``."""
-    if isinstance(value, dict):
-        return _format_map(value)
-    if isinstance(value, (list, tuple)):
-        return ",".join(_split(value))
-    return _scalar(value)
-
-
 def detect_version(image):
     """``registry.k8s.io/kube-apiserver:v1.33.5`` -> ``1.33.5`` (None when the tag is not a version)."""
     if not image:
@@ -178,54 +66,6 @@ def detect_version(image):
     if not match:
         return None
     return ".".join(g for g in match.groups() if g is not None)
-
-
-# ------------------------------------------------------------------------------------------------------------
-# command line items
-# ------------------------------------------------------------------------------------------------------------
-
-
-def _effective(items, name):
-    values = [("true" if value is None else value) for n, value, dummy in items if n == name]
-    if not values:
-        return None
-    if name in MERGE_LIST_FLAGS or name in FILE_LIST_FLAGS:
-        return ",".join(_split(values))
-    if name in MERGE_MAP_FLAGS:
-        merged = {}
-        for value in values:
-            merged.update(_parse_map(value))
-        return _format_map(merged)
-    return values[-1]
-
-
-def _flag_values(segments):
-    """{name: effective value} over every segment's items, in order of first appearance."""
-    all_items = [item for dummy, items in segments for item in items]
-    names = []
-    for name, dummy, dummy2 in all_items:
-        if name is not None and name not in names:
-            names.append(name)
-    return dict((name, _effective(all_items, name)) for name in names)
-
-
-def _desired_value(name, requested, before, replace):
-    """The new value string of a flag set to ``requested`` (merging with ``before`` where that applies)."""
-    if name in MERGE_LIST_FLAGS and not replace:
-        members = _split(before)
-        for member in _split(requested):
-            if member not in members:
-                members.append(member)
-        return ",".join(members)
-    if name in MERGE_MAP_FLAGS:
-        merged = {} if replace else _parse_map(before)
-        for key, val in _parse_map(requested).items():
-            if val is None:
-                merged.pop(key, None)
-            else:
-                merged[key] = _scalar(val)
-        return _format_map(merged) if merged else None
-    return format_value(name, requested)
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -317,19 +157,6 @@ def _component_of(container):
     return None
 
 
-def _unauthenticated_http_probes(container):
-    names = []
-    for key in ("startupProbe", "livenessProbe", "readinessProbe"):
-        probe = container.get(key)
-        if not isinstance(probe, dict) or not isinstance(probe.get("httpGet"), dict):
-            continue
-        headers = probe["httpGet"].get("httpHeaders") or []
-        if any(str(h.get("name", "")).lower() == "authorization" for h in headers if isinstance(h, dict)):
-            continue
-        names.append("%s (%s %s)" % (key, probe["httpGet"].get("scheme", "HTTP"), probe["httpGet"].get("path", "/")))
-    return names
-
-
 def edit_pod(pod, flags=None, remove_flags=None, replace=None, volumes=None, container=None, version=None,
              allow_probe_breaking=False):
     """Apply the requested changes to a deep copy of ``pod``; see the module docstring for the result.
@@ -368,7 +195,7 @@ def edit_pod(pod, flags=None, remove_flags=None, replace=None, volumes=None, con
         segments.append(("args", tokenize(target["args"], flag_types, normalize=not is_etcd)))
     if not segments:
         raise ManifestError("container %s has no command or args list" % result.container)
-    before = _flag_values(segments)
+    before = flag_values(segments)
 
     requested = {}
     for name, value in (flags or {}).items():
@@ -387,7 +214,7 @@ def edit_pod(pod, flags=None, remove_flags=None, replace=None, volumes=None, con
         if problem:
             result.errors.append(problem)
             continue
-        wanted[name] = _desired_value(name, value, before.get(name), name in replace)
+        wanted[name] = desired_value(name, value, before.get(name), name in replace)
 
     # rewrite the items
     new_flags = {}
@@ -423,7 +250,7 @@ def edit_pod(pod, flags=None, remove_flags=None, replace=None, volumes=None, con
             target["command"] = [target["command"][0]] + tokens
         else:
             target["args"] = tokens
-    after = _flag_values(segments)
+    after = flag_values(segments)
     if appended:
         for name in new_flags:
             after[name] = new_flags[name]
@@ -437,208 +264,12 @@ def edit_pod(pod, flags=None, remove_flags=None, replace=None, volumes=None, con
             result.flags_changed["changed"][name] = {"before": before[name], "after": after[name]}
 
     _add_volumes(new_pod, target, volumes, result)
-    _check_invariants(new_pod, target, component, version, before, after, result, allow_probe_breaking)
-    _plan_file_checks(new_pod, target, after, result)
+    check_invariants(new_pod, target, component, version, before, after, result, allow_probe_breaking)
+    plan_file_checks(new_pod, target, after, result)
 
     result.pod = new_pod
     result.changed = new_pod != pod
     return result
-
-
-def _check_feature_gates(component, version, before, after, result):
-    # Only gates this edit sets or changes: gates already in the manifest run as they are.
-    old = _parse_map(before.get("feature-gates"))
-    for gate, value in _parse_map(after.get("feature-gates")).items():
-        if gate in old and old[gate] == value:
-            continue
-        problem = k8s_flags.check_feature_gate(component, version, gate, value)
-        if problem:
-            result.errors.append("--feature-gates: %s" % problem)
-
-
-def _check_invariants(pod, container, component, version, before, after, result, allow_probe_breaking):
-    changed = set(result.flags_changed["added"]) | set(result.flags_changed["changed"])
-    if "feature-gates" in changed:
-        _check_feature_gates(component, version, before, after, result)
-    # etcd names its TLS versions its own way (TLS1.2); etcd_flags judges etcd's values
-    if "tls-min-version" in changed and component in k8s_flags.COMPONENTS:
-        problem = k8s_flags.check_tls_min_version(after["tls-min-version"])
-        if problem:
-            result.errors.append("--tls-min-version: %s" % problem)
-    if "tls-cipher-suites" in changed and component in k8s_flags.COMPONENTS:
-        for suite in _split(after["tls-cipher-suites"]):
-            problem, warning = k8s_flags.check_cipher_suite(suite)
-            if problem:
-                result.errors.append("--tls-cipher-suites: %s" % problem)
-            elif warning:
-                result.warnings.append("--tls-cipher-suites: %s" % warning)
-    if component == "kube-apiserver":
-        enabled = _split(after.get("enable-admission-plugins"))
-        disabled = _split(after.get("disable-admission-plugins"))
-        for plugin in enabled + disabled:
-            problem = k8s_flags.check_admission_plugin(version, plugin)
-            if problem and problem not in result.errors:
-                result.errors.append(problem)
-        both = [p for p in enabled if p in disabled]
-        if both:
-            result.errors.append("admission plugin%s %s would be both enabled (--enable-admission-plugins) and "
-                                 "disabled (--disable-admission-plugins)"
-                                 % ("s" if len(both) > 1 else "", ", ".join(both)))
-        needs_config = [p for p in PLUGINS_NEEDING_CONFIG if p in enabled]
-        if needs_config and not after.get("admission-control-config-file"):
-            result.errors.append("admission plugin%s %s need%s a configuration in --admission-control-config-file "
-                                 "(an AdmissionConfiguration naming %s); without it kube-apiserver refuses to start"
-                                 % ("s" if len(needs_config) > 1 else "", ", ".join(needs_config),
-                                    "" if len(needs_config) > 1 else "s", " and ".join(needs_config)))
-        old_modes = _split(before.get("authorization-mode"))
-        new_modes = _split(after.get("authorization-mode"))
-        lost = [m for m in KEEP_AUTHORIZERS if m in old_modes and m not in new_modes]
-        if lost:
-            result.errors.append("--authorization-mode must keep %s: it was %s and would become %s"
-                                 % (" and ".join(lost), ",".join(old_modes),
-                                    ",".join(new_modes) if new_modes else "unset (AlwaysAllow)"))
-        anonymous = after.get("anonymous-auth")
-        if anonymous is not None and str(anonymous).lower() in ("false", "0", "f") and "anonymous-auth" in changed:
-            probes = _unauthenticated_http_probes(container)
-            if probes:
-                message = ("--anonymous-auth=false on kube-apiserver would make its unauthenticated httpGet probes "
-                           "(%s) get 401 Unauthorized: the kubelet would keep killing the API server and the pod "
-                           "would restart-loop. Keep anonymous auth and restrict it with RBAC, or (1.32+) use an "
-                           "AuthenticationConfiguration (--authentication-config) allowing anonymous requests only "
-                           "to /livez, /readyz and /healthz; set allow_probe_breaking to do it anyway"
-                           % ", ".join(probes))
-                if allow_probe_breaking:
-                    result.warnings.append(message)
-                else:
-                    result.errors.append(message)
-
-
-def _plan_file_checks(pod, container, after, result):
-    cname = container.get("name")
-    file_flags = etcd_flags.FILE_FLAGS if result.component == "etcd" else FILE_FLAGS
-    for name in sorted(after):
-        value = after[name]
-        if value is None or value == "":
-            continue
-        if name in file_flags:
-            paths = _split(value) if name in FILE_LIST_FLAGS else [value]
-            for path in paths:
-                if not path.startswith("/"):
-                    result.errors.append("--%s=%s: the path must be absolute" % (name, path))
-                    continue
-                mount = resolve_mount(pod, container, path)
-                if mount is None:
-                    result.errors.append("--%s=%s: %s is not inside any volume mounted into container %s; add a "
-                                         "hostPath volume for it (volumes)" % (name, value, path, cname))
-                    continue
-                if mount["host_path"] is None:
-                    result.errors.append("--%s=%s: volume %s mounted at %s is not a hostPath volume"
-                                         % (name, value, mount["volume"], mount["mount_path"]))
-                    continue
-                check = {"flag": name, "path": mount["host_path"], "kind": "file", "may_create": False}
-                if name == "admission-control-config-file":
-                    enabled = _split(after.get("enable-admission-plugins"))
-                    mention = [p for p in PLUGINS_NEEDING_CONFIG if p in enabled]
-                    if mention:
-                        check["mentions"] = mention
-                result.node_checks.append(check)
-        elif name in WRITTEN_FILE_FLAGS:
-            if value == "-":
-                continue
-            if not value.startswith("/"):
-                result.errors.append("--%s=%s: the path must be absolute" % (name, value))
-                continue
-            directory = os.path.dirname(value.rstrip("/")) or "/"
-            mount = resolve_mount(pod, container, directory)
-            if mount is None:
-                result.errors.append("--%s=%s: its directory %s is not inside any volume mounted into container %s; "
-                                     "add a writable hostPath volume for it (volumes, readOnly: false)"
-                                     % (name, value, directory, cname))
-                continue
-            if mount["read_only"]:
-                result.errors.append("--%s=%s: its directory %s is on volume %s, which is mounted read-only at %s"
-                                     % (name, value, directory, mount["volume"], mount["mount_path"]))
-                continue
-            if mount["host_path"] is None:
-                result.errors.append("--%s=%s: volume %s mounted at %s is not a hostPath volume"
-                                     % (name, value, mount["volume"], mount["mount_path"]))
-                continue
-            # the kubelet creates a DirectoryOrCreate volume's directory itself
-            may_create = (mount["volume_type"] == "DirectoryOrCreate"
-                          and directory.rstrip("/") == str(mount["mount_path"]).rstrip("/"))
-            result.node_checks.append({"flag": name, "path": mount["host_path"], "kind": "writable_dir",
-                                       "may_create": may_create})
-
-
-# ------------------------------------------------------------------------------------------------------------
-# target side
-# ------------------------------------------------------------------------------------------------------------
-
-
-def read_manifest(path):
-    """The manifest's text and metadata; ``exists`` False when there is no such file."""
-    try:
-        current = owned_file.read(path)
-    except owned_file.OwnedFileError as exc:
-        raise ManifestError(str(exc))
-    if not current["exists"]:
-        return current
-    try:
-        current["content"] = current["content"].decode("utf-8")
-    except UnicodeDecodeError:
-        raise ManifestError("%s is not UTF-8 text" % path)
-    return current
-
-
-def check_node_paths(node_checks):
-    """Problems with the files the flags name, as sentences (empty when all is well)."""
-    problems = []
-    for check in node_checks or []:
-        flag, path, kind = check.get("flag"), check.get("path"), check.get("kind")
-        if kind == "writable_dir":
-            if not os.path.exists(path):
-                if not check.get("may_create"):
-                    problems.append("--%s: directory %s does not exist on the node" % (flag, path))
-            elif not os.path.isdir(path):
-                problems.append("--%s: %s is not a directory" % (flag, path))
-            elif not os.access(path, os.W_OK | os.X_OK):
-                problems.append("--%s: directory %s is not writable" % (flag, path))
-            continue
-        if not os.path.exists(path):
-            problems.append("--%s: file %s does not exist on the node" % (flag, path))
-        elif not os.path.isfile(path):
-            problems.append("--%s: %s is not a regular file" % (flag, path))
-        elif not os.access(path, os.R_OK):
-            problems.append("--%s: file %s is not readable" % (flag, path))
-        elif check.get("mentions"):
-            with open(path, "rb") as handle:
-                text = handle.read().decode("utf-8", "replace")
-            for name in check["mentions"]:
-                if not re.search(r"\bname:\s*[\"']?%s\b" % re.escape(name), text):
-                    problems.append("--%s: %s has no configuration for admission plugin %s (no plugins entry "
-                                    "with name: %s)" % (flag, path, name, name))
-    return problems
-
-
-def write_manifest(path, content, expected_sha256, backup_dir, backup_keep=5, check_mode=False):
-    """Back the current file up into ``backup_dir``, then replace it atomically with ``content``
-    (module_utils/owned_file.py: staged outside the manifest directory, so the kubelet never sees a partial pod).
-
-    Refuses when the file changed since it was read (``expected_sha256``; None means "must not exist") or when
-    ``backup_dir`` is inside the manifest's directory. Mode and ownership of the old file are kept (0600
-    root:root for a new one). Returns ``{changed, backup_path}``.
-    """
-    directory = os.path.dirname(os.path.abspath(path))
-    backup_dir = os.path.abspath(backup_dir)
-    if _under(backup_dir, directory):
-        raise ManifestError("backup_dir %s is inside %s: a backup there would run as a second static pod"
-                            % (backup_dir, directory))
-    try:
-        written = owned_file.write(path, content, expected_sha256=expected_sha256, backup_dir=backup_dir,
-                                   backup_keep=backup_keep, check_mode=check_mode)
-    except owned_file.OwnedFileError as exc:
-        raise ManifestError(str(exc))
-    return {"changed": written["changed"], "backup_path": written["backup_path"]}
 
 
 def pod_flags(pod, container=None, version=None):
@@ -669,4 +300,4 @@ def pod_flags(pod, container=None, version=None):
         except ValueError:
             supported = False
     return {"component": component, "version": version_text, "supported": supported,
-            "container": target.get("name"), "flags": _flag_values(segments)}
+            "container": target.get("name"), "flags": flag_values(segments)}

@@ -83,7 +83,7 @@ flags_changed:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.secure_cluster.k8s.plugins.module_utils import etcd_flags
-from ansible_collections.secure_cluster.k8s.plugins.module_utils import static_pod
+from ansible_collections.secure_cluster.k8s.plugins.module_utils import static_pod_node
 
 
 def main():
@@ -112,7 +112,7 @@ def main():
     except ValueError as exc:
         module.fail_json(msg=str(exc))
 
-    current = static_pod.read_manifest(p["path"])
+    current = static_pod_node.read_manifest(p["path"])
     flags = dict(p["flags"])
     remove = list(p["remove_flags"]) + [name for name, value in flags.items() if value is None]
     flags = dict((name, value) for name, value in flags.items() if value is not None)
@@ -120,16 +120,16 @@ def main():
     problems = list(edit.errors)
     if not problems:
         checks = [{"flag": name, "path": path, "kind": "file"} for name, path in etcd_flags.file_paths(edit.after)]
-        problems.extend(static_pod.check_node_paths(checks))
+        problems.extend(static_pod_node.check_node_paths(checks))
     result = dict(changed=False, backup_path=None, version=version, flags=edit.after or edit.before,
                   flags_changed=edit.flags_changed)
     if problems:
         module.fail_json(msg="%s not changed: %s" % (p["path"], "; ".join(problems)), **result)
     if edit.changed:
         try:
-            written = static_pod.write_manifest(p["path"], edit.text, current.get("sha256"), p["backup_dir"],
-                                                p["backup_keep"], module.check_mode)
-        except (static_pod.ManifestError, OSError) as exc:
+            written = static_pod_node.write_manifest(p["path"], edit.text, current.get("sha256"), p["backup_dir"],
+                                                     p["backup_keep"], module.check_mode)
+        except (static_pod_node.ManifestError, OSError) as exc:
             module.fail_json(msg=str(exc), **result)
         result.update(changed=written["changed"], backup_path=written["backup_path"])
     if module._diff:

@@ -195,10 +195,10 @@ errors:
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.secure_cluster.k8s.plugins.module_utils import static_pod
+from ansible_collections.secure_cluster.k8s.plugins.module_utils import static_pod_node
 
 ARGUMENT_SPEC = dict(
-    static_pod.USER_ARGUMENT_SPEC,
+    static_pod_node.USER_ARGUMENT_SPEC,
     _mode=dict(type="str", choices=["read", "write"]),
     _content=dict(type="str"),
     _expected_sha256=dict(type="str"),
@@ -216,17 +216,17 @@ def main():
                              "call it by its full name from a task")
     try:
         if mode == "read":
-            module.exit_json(changed=False, manifest=static_pod.read_manifest(path))
+            module.exit_json(changed=False, manifest=static_pod_node.read_manifest(path))
         if params["_content"] is None:
             module.fail_json(msg="_content is required in write mode")
         if params["preflight"]:
-            problems = static_pod.check_node_paths(params["_node_checks"])
+            problems = static_pod_node.check_node_paths(params["_node_checks"])
             if problems:
                 module.fail_json(msg="refused, nothing written to %s: %s" % (path, "; ".join(problems)),
                                  errors=problems)
-        result = static_pod.write_manifest(path, params["_content"], params["_expected_sha256"],
-                                           params["backup_dir"], params["backup_keep"], module.check_mode)
-    except static_pod.ManifestError as exc:
+        result = static_pod_node.write_manifest(path, params["_content"], params["_expected_sha256"],
+                                                params["backup_dir"], params["backup_keep"], module.check_mode)
+    except static_pod_node.ManifestError as exc:
         module.fail_json(msg=to_native(exc), errors=[to_native(exc)])
     except (IOError, OSError) as exc:
         module.fail_json(msg="cannot update %s: %s" % (path, to_native(exc)))

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from ansible_collections.secure_cluster.k8s.plugins.module_utils import cluster_audit as ca
+from ansible_collections.secure_cluster.k8s.plugins.module_utils import cluster_inventory, cluster_rbac, cluster_rules
 from ansible_collections.secure_cluster.k8s.plugins.module_utils.cis_eval import evaluate, validate_catalog
 from ansible_collections.secure_cluster.k8s.plugins.module_utils.node_facts_collect import collect
 from ansible_collections.secure_cluster.k8s.tests.unit.plugins.module_utils import kubeadm_node
@@ -102,7 +103,7 @@ def catalog():
 
 @pytest.fixture(scope="module")
 def inventory():
-    return ca.read_dump_dir(DUMP, yaml.safe_load_all)
+    return cluster_inventory.read_dump_dir(DUMP, yaml.safe_load_all)
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +122,7 @@ def raw_objects():
     for name in sorted(os.listdir(DUMP)):
         with open(os.path.join(DUMP, name)) as handle:
             doc = json.load(handle) if name.endswith(".json") else yaml.safe_load(handle)
-        kind = ca.kind_name(name.rsplit(".", 1)[0])
+        kind = cluster_inventory.kind_name(name.rsplit(".", 1)[0])
         if kind:
             out[kind] = doc["items"]
     return out
@@ -146,12 +147,12 @@ def test_each_planted_finding(evidence, rule):
     entry = evidence["rules"][rule]
     assert entry["judged"] is True and entry["missing"] == []
     assert got(evidence, rule) == EXPECTED[rule]
-    assert all(f["id"] == ca.RULES[rule][0] and f["rule"] == rule and f["reason"] for f in entry["findings"])
+    assert all(f["id"] == cluster_rules.RULES[rule][0] and f["rule"] == rule and f["reason"] for f in entry["findings"])
 
 
 def test_every_rule_has_a_planted_finding(evidence):
-    assert set(EXPECTED) == set(ca.RULES)
-    assert all(evidence["rules"][rule]["findings"] for rule in ca.RULES)
+    assert set(EXPECTED) == set(cluster_rules.RULES)
+    assert all(evidence["rules"][rule]["findings"] for rule in cluster_rules.RULES)
 
 
 @pytest.mark.parametrize("obj", NEVER_FLAGGED)
@@ -238,22 +239,22 @@ def test_unknown_option_is_reported(inventory):
 # ---------------------------------------------------------------------------------------------------------------
 def test_rule_allows():
     rule = {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list"]}
-    assert ca.rule_allows(rule, ("get", "list", "watch"), "", ("secrets",)) == ["get", "list"]
-    assert ca.rule_allows(rule, ("get",), "apps", ("secrets",)) == []
-    assert ca.rule_allows(dict(rule, resourceNames=["one"]), ("get",), "", ("secrets",)) == []
-    assert ca.rule_allows({"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}, ("create",), "",
-                          ("nodes/proxy",)) == ["create"]
-    assert ca.rule_allows({"apiGroups": [""], "resources": ["nodes"], "verbs": ["*"]}, ("get",), "",
-                          ("nodes/proxy",)) == []  # a subresource needs its own grant
-    assert ca.rule_allows({"apiGroups": [""], "resources": ["*/proxy"], "verbs": ["get"]}, ("get",), "",
-                          ("nodes/proxy",)) == ["get"]
-    assert ca.rule_allows({"apiGroups": [""], "resources": ["nodes/*"], "verbs": ["get"]}, ("get",), "",
-                          ("nodes/proxy",)) == ["get"]
+    assert cluster_rbac.rule_allows(rule, ("get", "list", "watch"), "", ("secrets",)) == ["get", "list"]
+    assert cluster_rbac.rule_allows(rule, ("get",), "apps", ("secrets",)) == []
+    assert cluster_rbac.rule_allows(dict(rule, resourceNames=["one"]), ("get",), "", ("secrets",)) == []
+    assert cluster_rbac.rule_allows({"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}, ("create",), "",
+                                    ("nodes/proxy",)) == ["create"]
+    assert cluster_rbac.rule_allows({"apiGroups": [""], "resources": ["nodes"], "verbs": ["*"]}, ("get",), "",
+                                    ("nodes/proxy",)) == []  # a subresource needs its own grant
+    assert cluster_rbac.rule_allows({"apiGroups": [""], "resources": ["*/proxy"], "verbs": ["get"]}, ("get",), "",
+                                    ("nodes/proxy",)) == ["get"]
+    assert cluster_rbac.rule_allows({"apiGroups": [""], "resources": ["nodes/*"], "verbs": ["get"]}, ("get",), "",
+                                    ("nodes/proxy",)) == ["get"]
 
 
 def rbac_objects(subjects, rules, binding="ClusterRoleBinding", role_kind="ClusterRole", namespace=None):
     meta_ns = {"namespace": namespace} if namespace else {}
-    objs = dict((kind, []) for kind in ca.RBAC_KINDS)  # every RBAC kind was listed
+    objs = dict((kind, []) for kind in cluster_rbac.RBAC_KINDS)  # every RBAC kind was listed
     objs.update({
         role_kind: [{"kind": role_kind, "metadata": dict(name="r", **meta_ns), "rules": rules}],
         binding: [{"kind": binding, "metadata": dict(name="b", **meta_ns),
@@ -323,7 +324,7 @@ def test_k8s_info_loop_result_without_kinds_on_items(evidence):
                         "item": {"kind": kind, "api_version": "v1"}, "ansible_loop_var": "item"})
     ev = ca.audit({"results": results, "changed": False, "msg": "All items completed"})
     assert ev["findings"] == evidence["findings"]
-    failed = ca.load({"results": [{"failed": True, "msg": "forbidden", "item": {"kind": "Secret"}, "resources": []}]})
+    failed = cluster_inventory.load({"results": [{"failed": True, "msg": "forbidden", "item": {"kind": "Secret"}, "resources": []}]})
     assert failed.messages == ["listing Secret failed: forbidden"]
 
 
@@ -344,12 +345,12 @@ def test_combined_list_cannot_tell_missing_kinds():
 def test_dump_dir_errors(tmp_path):
     (tmp_path / "pods.json").write_text("{not json")
     (tmp_path / "roles.yaml").write_text("kind: List\nitems: []\n")
-    inv = ca.read_dump_dir(str(tmp_path), None)
+    inv = cluster_inventory.read_dump_dir(str(tmp_path), None)
     assert inv.messages[0].startswith("pods.json: not valid JSON")
     assert inv.messages[1] == "roles.yaml: YAML but no YAML parser available; skipped"
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert ca.read_dump_dir(str(empty)).messages == ["%s has no *.json or *.yaml files" % empty]
+    assert cluster_inventory.read_dump_dir(str(empty)).messages == ["%s has no *.json or *.yaml files" % empty]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -365,7 +366,7 @@ def test_catalog_rules_are_known(catalog):
     assert validate_catalog(catalog) == []
     rules = dict((c["id"], c["check"]["rule"]) for c in catalog["controls"]
                  if c["check"] and c["check"].get("rule"))
-    assert rules == dict((cid, rule) for rule, (cid, _exp) in ca.RULES.items())
+    assert rules == dict((cid, rule) for rule, (cid, _exp) in cluster_rules.RULES.items())
     broken = copy.deepcopy(catalog)
     ctl = [c for c in broken["controls"] if c["id"] == "5.1.1"][0]
     ctl["check"]["rule"] = "no_such_rule"
@@ -378,7 +379,7 @@ def test_pseudo_host_evaluation(catalog, evidence):
     assert result["node"]["targets"] == ["policies"] and result["node"]["kubernetes_version"] == "1.33.4"
     controls = dict((c["id"], c) for c in result["controls"])
     assert set(controls) == set(c["id"] for c in catalog["controls"] if c["target"] == "policies")
-    judged = set(cid for cid, _exp in ca.RULES.values())
+    judged = set(cid for cid, _exp in cluster_rules.RULES.values())
     assert set(result["failed"]) == judged
     for cid in set(controls) - judged:  # human reviews stay WARN
         assert controls[cid]["status"] == "WARN", cid
@@ -415,7 +416,7 @@ def test_clean_cluster_passes(catalog):
     assert ev["findings"] == []
     result = cluster_eval(catalog, ev)
     statuses = dict((c["id"], c["status"]) for c in result["controls"])
-    assert set(cid for cid, s in statuses.items() if s == "PASS") == set(cid for cid, _e in ca.RULES.values())
+    assert set(cid for cid, s in statuses.items() if s == "PASS") == set(cid for cid, _e in cluster_rules.RULES.values())
     assert result["failed"] == []
     assert [c for c in result["controls"] if c["id"] == "5.3.2"][0]["reason"] == "no findings in 1 namespace(s)"
 
@@ -452,7 +453,7 @@ def test_node_audit_keeps_section_5_as_warn(tmp_path, catalog):
 
 
 def test_token_automount_counts_service_account_groups():
-    objs = dict((kind, []) for kind in ca.RBAC_KINDS)
+    objs = dict((kind, []) for kind in cluster_rbac.RBAC_KINDS)
     objs["ServiceAccount"] = [{"kind": "ServiceAccount", "metadata": {"name": "app", "namespace": "team-a"}}]
     objs["Pod"] = [{"kind": "Pod", "metadata": {"name": "p", "namespace": "team-a"},
                     "spec": {"serviceAccountName": "app", "containers": [{"name": "c"}]}}]

@@ -4,7 +4,7 @@
 
 For random command lines built from each component's real flag table (bare and ``=`` booleans, ``--flag value``
 and ``--flag=value``, repeated flags, ``_`` spellings, values with spaces, ``=``, commas and quotes, negative
-numbers, positional tokens and ``--``), the audit's reading (``cis_eval.NodeView`` over the static pod manifest and
+numbers, positional tokens and ``--``), the audit's reading (``cis_view.NodeView`` over the static pod manifest and
 over the running process) and the editor's reading (``static_pod.pod_flags``) give the same flags and values.
 """
 from __future__ import annotations
@@ -14,8 +14,8 @@ import random
 import pytest
 import yaml
 
-from ansible_collections.secure_cluster.k8s.plugins.module_utils import etcd_flags, k8s_flags, static_pod
-from ansible_collections.secure_cluster.k8s.plugins.module_utils.cis_eval import NodeView
+from ansible_collections.secure_cluster.k8s.plugins.module_utils import etcd_flags, k8s_flags, static_pod, static_pod_values
+from ansible_collections.secure_cluster.k8s.plugins.module_utils.cis_view import NodeView
 from ansible_collections.secure_cluster.k8s.plugins.module_utils.k8s_args import (
     KNOWN_BOOL_FLAGS,
     parse_argv,
@@ -72,17 +72,17 @@ def _facts(comp, version, argv):
 
 
 def _editor_reading(value, name):
-    if name in static_pod.MERGE_LIST_FLAGS or name in static_pod.FILE_LIST_FLAGS:
+    if name in static_pod_values.MERGE_LIST_FLAGS or name in static_pod_values.FILE_LIST_FLAGS:
         return split_list(value)
-    if name in static_pod.MERGE_MAP_FLAGS:
+    if name in static_pod_values.MERGE_MAP_FLAGS:
         return parse_map(value)
     return value
 
 
 def _audit_reading(args, name):
-    if name in static_pod.MERGE_LIST_FLAGS or name in static_pod.FILE_LIST_FLAGS:
+    if name in static_pod_values.MERGE_LIST_FLAGS or name in static_pod_values.FILE_LIST_FLAGS:
         return args.get_list(name)
-    if name in static_pod.MERGE_MAP_FLAGS:
+    if name in static_pod_values.MERGE_MAP_FLAGS:
         # a key without "=" (which the component refuses) is None here and "" in the editor's formatted value
         return dict((k, "" if v is None else v) for k, v in args.get_map(name).items())
     return args.get(name)

@@ -12,6 +12,7 @@ import yaml
 
 from ansible_collections.secure_cluster.k8s.plugins.action.static_pod_manifest import dump_manifest
 from ansible_collections.secure_cluster.k8s.plugins.module_utils import static_pod as sp
+from ansible_collections.secure_cluster.k8s.plugins.module_utils import static_pod_node as spn
 from ansible_collections.secure_cluster.k8s.tests.unit.testbed_loader import node_init as ni
 
 IP = "10.89.0.2"
@@ -190,11 +191,11 @@ def test_event_rate_limit_needs_admission_configuration(tmp_path):
     config.write_text("apiVersion: apiserver.config.k8s.io/v1\nkind: AdmissionConfiguration\nplugins:\n"
                       "- name: PodSecurity\n  path: podsecurity.yaml\n")
     check["path"] = str(config)
-    assert sp.check_node_paths([check]) == [
+    assert spn.check_node_paths([check]) == [
         "--admission-control-config-file: %s has no configuration for admission plugin EventRateLimit (no plugins "
         "entry with name: EventRateLimit)" % config]
     config.write_text(config.read_text() + "- name: EventRateLimit\n  path: eventconfig.yaml\n")
-    assert sp.check_node_paths([check]) == []
+    assert spn.check_node_paths([check]) == []
 
 
 def test_authorization_mode_must_keep_node_and_rbac():
@@ -323,7 +324,7 @@ def test_check_node_paths(tmp_path):
         {"flag": "audit-log-path", "path": str(tmp_path / "logs"), "kind": "writable_dir", "may_create": True},
         {"flag": "audit-log-path", "path": str(tmp_path / "nologs"), "kind": "writable_dir", "may_create": False},
     ]
-    assert sp.check_node_paths(checks) == [
+    assert spn.check_node_paths(checks) == [
         "--audit-policy-file: file %s does not exist on the node" % (tmp_path / "missing.yaml"),
         "--kubeconfig: %s is not a regular file" % tmp_path,
         "--audit-log-path: directory %s does not exist on the node" % (tmp_path / "nologs"),
@@ -342,10 +343,10 @@ def _node(tmp_path):
 def test_write_manifest_atomic_with_backup_outside_manifest_dir(tmp_path):
     path, backups = _node(tmp_path)
     old = path.read_text()
-    read = sp.read_manifest(str(path))
+    read = spn.read_manifest(str(path))
     assert read["exists"] and read["mode"] == "0600" and read["content"] == old
     new = old.replace("--leader-elect=true", "--leader-elect=true\n    - --profiling=false")
-    out = sp.write_manifest(str(path), new, read["sha256"], str(backups), 5)
+    out = spn.write_manifest(str(path), new, read["sha256"], str(backups), 5)
     assert out["changed"] is True
     assert path.read_text() == new
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
@@ -354,7 +355,7 @@ def test_write_manifest_atomic_with_backup_outside_manifest_dir(tmp_path):
     assert Path(out["backup_path"]).read_text() == old
     assert stat.S_IMODE(Path(out["backup_path"]).stat().st_mode) == 0o600
     # same content again: nothing written, no new backup
-    out = sp.write_manifest(str(path), new, sp.read_manifest(str(path))["sha256"], str(backups), 5)
+    out = spn.write_manifest(str(path), new, spn.read_manifest(str(path))["sha256"], str(backups), 5)
     assert out == {"changed": False, "backup_path": None}
     assert len(os.listdir(backups)) == 1
 
@@ -362,8 +363,8 @@ def test_write_manifest_atomic_with_backup_outside_manifest_dir(tmp_path):
 def test_write_manifest_check_mode_writes_nothing(tmp_path):
     path, backups = _node(tmp_path)
     old = path.read_text()
-    out = sp.write_manifest(str(path), old + "# x\n", sp.read_manifest(str(path))["sha256"], str(backups), 5,
-                            check_mode=True)
+    out = spn.write_manifest(str(path), old + "# x\n", spn.read_manifest(str(path))["sha256"], str(backups), 5,
+                             check_mode=True)
     assert out == {"changed": True, "backup_path": None}
     assert path.read_text() == old and not backups.exists()
 
@@ -371,10 +372,10 @@ def test_write_manifest_check_mode_writes_nothing(tmp_path):
 def test_write_manifest_refusals(tmp_path):
     path, backups = _node(tmp_path)
     old = path.read_text()
-    with pytest.raises(sp.ManifestError, match="changed on the node since it was read"):
-        sp.write_manifest(str(path), "x", "0" * 64, str(backups), 5)
-    with pytest.raises(sp.ManifestError, match="second static pod"):
-        sp.write_manifest(str(path), "x", sp.read_manifest(str(path))["sha256"], str(path.parent / "bak"), 5)
+    with pytest.raises(spn.ManifestError, match="changed on the node since it was read"):
+        spn.write_manifest(str(path), "x", "0" * 64, str(backups), 5)
+    with pytest.raises(spn.ManifestError, match="second static pod"):
+        spn.write_manifest(str(path), "x", spn.read_manifest(str(path))["sha256"], str(path.parent / "bak"), 5)
     assert path.read_text() == old
     assert os.listdir(path.parent) == ["kube-scheduler.yaml"]
 
@@ -382,8 +383,8 @@ def test_write_manifest_refusals(tmp_path):
 def test_backups_pruned_to_keep(tmp_path):
     path, backups = _node(tmp_path)
     for i in range(4):
-        sha = sp.read_manifest(str(path))["sha256"]
-        sp.write_manifest(str(path), "%s# %d\n" % (path.read_text(), i), sha, str(backups), 2)
+        sha = spn.read_manifest(str(path))["sha256"]
+        spn.write_manifest(str(path), "%s# %d\n" % (path.read_text(), i), sha, str(backups), 2)
     names = sorted(os.listdir(backups))
     assert len(names) == 2 and all(n.startswith("kube-scheduler.yaml.") and n.endswith(".bak") for n in names)
     assert (backups / names[-1]).read_text().endswith("# 2\n")
