@@ -19,7 +19,7 @@ import datetime
 import fnmatch
 import re
 
-from ansible_collections.secure_cluster.k8s.plugins.module_utils import cis_catalog, cis_deviations, cluster_rules
+from ansible_collections.secure_cluster.k8s.plugins.module_utils import cis_catalog, cis_deviations, cluster_rules, k8s_version
 from ansible_collections.secure_cluster.k8s.plugins.module_utils.cis_checks import (
     FAIL,
     INFO,
@@ -334,7 +334,10 @@ def evaluate(facts, catalog, host=None, level=2, ids=None, skip_ids=None, target
     version = as_dict(view.facts.get("version")).get("kubernetes")
     bench = catalog.get("benchmark") or {}
     if version and bench.get("kubernetes_minors"):
-        minor = ".".join(str(version).lstrip("v").split(".")[:2])
+        try:
+            minor = k8s_version.minor(str(version), supported=None)
+        except ValueError:
+            minor = None
         if minor not in [str(m) for m in bench["kubernetes_minors"]]:
             messages.append("Kubernetes %s is not one of the versions %s targets (%s)"
                             % (version, bench.get("id"), ", ".join(bench["kubernetes_minors"])))

@@ -15,15 +15,7 @@ from __future__ import annotations
 import re
 
 from ansible_collections.secure_cluster.k8s.plugins.module_utils.k8s_args import parse_duration, parse_map, split_list
-
-
-def _config_get(doc, dotted):
-    cur = doc
-    for part in str(dotted).split("."):
-        if not isinstance(cur, dict) or part not in cur:
-            return None
-        cur = cur[part]
-    return cur
+from ansible_collections.secure_cluster.k8s.plugins.module_utils.kubelet_config import dget
 
 
 def _as_text(value):
@@ -67,7 +59,7 @@ def lookup(item, state):
             return True, state.args.get(flag), state.flag_label(flag)
     cfg_key = item.get("config")
     if cfg_key and state.config is not None:
-        val = _config_get(state.config, cfg_key)
+        val = dget(state.config, str(cfg_key))
         if key:
             val = parse_map(val).get(key) if isinstance(val, (dict, str)) else None
         if val is not None and not (isinstance(val, str) and val == ""):

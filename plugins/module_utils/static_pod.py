@@ -293,11 +293,9 @@ def pod_flags(pod, container=None, version=None):
     if isinstance(target.get("args"), list):
         segments.append(("args", tokenize(target["args"], flag_types, normalize=not is_etcd)))
     version_text = str(version).lstrip("v") if version else None
-    supported = bool(version_text) and ".".join(version_text.split(".")[:2]) in k8s_flags.SUPPORTED_MINORS
-    if is_etcd and version_text:
-        try:
-            supported = bool(etcd_flags.minor(version_text))
-        except ValueError:
-            supported = False
+    try:
+        supported = bool(version_text) and bool((etcd_flags if is_etcd else k8s_flags).minor(version_text))
+    except ValueError:
+        supported = False
     return {"component": component, "version": version_text, "supported": supported,
             "container": target.get("name"), "flags": flag_values(segments)}
