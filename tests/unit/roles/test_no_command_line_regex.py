@@ -18,7 +18,7 @@ REGEX_USE = re.compile(r"regex_(?:search|findall|replace|escape)|\bis\s+(?:not\s
 COMMAND_LINE = re.compile(r"'\^?-{1,2}\[?[a-z]|ETCD_|\.command\b|argv|_args\b|\bargs\b|cmdline|pgrep|_proc\b")
 # (file, a fragment of the expression): why it is not a command line
 ALLOWED = {
-    ("playbooks/etcd_restore.yml", "argv[[][]]="):
+    ("roles/etcd_restore/tasks/members.yml", "argv[[][]]="):
         "systemd's `show` output names the unit's command line argv[]=; the command line itself goes to "
         "command_line",
 }

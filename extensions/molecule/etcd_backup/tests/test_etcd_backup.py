@@ -4,6 +4,7 @@ before anything is stopped."""
 import glob
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -36,7 +37,7 @@ def nodes():
     return [get_host("podman://" + name) for name in HOSTS]
 
 
-def playbook(name, extra=None, hostvars=None):
+def playbook(name, extra=None, hostvars=None, options=()):
     """Run a playbook of the collection against the nodes as a user would (podman connection)."""
     binary = shutil.which("ansible-playbook") or os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
     inventory = os.path.join(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/tmp"), "etcd_backup_hosts.json")
@@ -45,7 +46,7 @@ def playbook(name, extra=None, hostvars=None):
                  for h in HOSTS)
     with open(inventory, "w") as handle:
         json.dump({"all": {"vars": SETTINGS}, "etcd": {"hosts": hosts}}, handle)
-    cmd = [binary, "-i", inventory, os.path.join(PLAYBOOKS, name), "-e", json.dumps(extra or {})]
+    cmd = [binary, "-i", inventory, os.path.join(PLAYBOOKS, name), "-e", json.dumps(extra or {})] + list(options)
     return subprocess.run(cmd, capture_output=True, text=True, timeout=1800, check=False)
 
 
@@ -181,7 +182,8 @@ def refusal(nodes, snapshot_path, extra, expected):
     assert proc.returncode != 0, out[-4000:]
     assert expected in out, out[-4000:]
     assert "Nothing was stopped" in out or "no etcd member" in out, out[-3000:]
-    assert "PLAY [Stop the kube-apiservers, then etcd]" not in proc.stdout
+    # no task of the stop phase (or later) ran
+    assert "etcd_restore : Stop the" not in proc.stdout, proc.stdout[-3000:]
     assert_untouched(nodes, pids)
 
 
@@ -226,6 +228,21 @@ def test_wrong_passphrase_is_refused(nodes, snapshot):
 
 def test_empty_group_is_refused(nodes, snapshot):
     refusal(nodes, snapshot, {"etcd_restore_group": "no_such_group"}, "has no hosts: there is no etcd member")
+
+
+def test_check_mode_reads_every_member_and_changes_nothing(nodes, snapshot):
+    """The runbook's first step: check mode checks the snapshot and every member's settings, and stops there."""
+    pids = etcd_pids(nodes)
+    staged = [n.run("ls -1 /var/lib/secure_cluster/etcd-restore").stdout for n in nodes]
+    proc = playbook("etcd_restore.yml", {"etcd_restore_snapshot": snapshot}, options=["--check"])
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    assert "etcd_restore : Check that this member's etcd settings are known" in proc.stdout
+    recap = proc.stdout[proc.stdout.rindex("PLAY RECAP"):]
+    for name in HOSTS:
+        assert re.search(r"^%s\s+: ok=\d+\s+changed=0\s+unreachable=0\s+failed=0" % name, recap, re.M), recap
+    assert_untouched(nodes, pids)
+    # no staging dir of this run (the refusals before left theirs, without any snapshot file)
+    assert [n.run("ls -1 /var/lib/secure_cluster/etcd-restore").stdout for n in nodes] == staged
 
 
 def wait_healthy(node, timeout=180):
