@@ -207,13 +207,7 @@ class APIServer(Component):
             load_pair(self.files, pair[0], pair[1], lambda e: f"failed to load SNI cert and key: {e}")
 
         # authentication
-        self.client_ca = None
-        if f.get_str("client-ca-file"):
-            self.client_ca = load_ca(self.files, f.get_str("client-ca-file"),
-                                     lambda e: f"unable to load client CA provider: {e}")
-        if f.get_str("requestheader-client-ca-file"):
-            load_ca(self.files, f.get_str("requestheader-client-ca-file"),
-                    lambda e: f"unable to load request-header client CA provider: {e}")
+        self.load_client_cas()
         if f.get_str("oidc-ca-file"):
             load_ca(self.files, f.get_str("oidc-ca-file"), lambda e: f"failed to read the CA file: {e}")
         self.tokens = self.load_token_file(f.get_str("token-auth-file"))

@@ -195,6 +195,18 @@ class Component:
                                f"IP: {go_quote(host)}")
         return host
 
+    def load_client_cas(self):
+        """--client-ca-file (kept: it authenticates client certificates) and --requestheader-client-ca-file, loaded
+        with the wording of the generic API server's authentication options, which every secure port here shares."""
+        f = self.flags
+        self.client_ca = None
+        if f.get_str("client-ca-file"):
+            self.client_ca = load_ca(self.files, f.get_str("client-ca-file"),
+                                     lambda e: f"unable to load client CA provider: {e}")
+        if f.get_str("requestheader-client-ca-file"):
+            load_ca(self.files, f.get_str("requestheader-client-ca-file"),
+                    lambda e: f"unable to load request-header client CA provider: {e}")
+
     def check_file_flags(self):
         """Every file-valued flag that is set must be readable inside the mounts (see file_flags)."""
         f = self.flags
@@ -249,13 +261,7 @@ class DelegatingComponent(Component):
         else:
             klog("W", "authorization.go:193", "No authorization-kubeconfig provided, so SubjectAccessReview of "
                  "authorization tokens won't work.")
-        self.client_ca = None
-        if f.get_str("client-ca-file"):
-            self.client_ca = load_ca(self.files, f.get_str("client-ca-file"),
-                                     lambda e: f"unable to load client CA provider: {e}")
-        if f.get_str("requestheader-client-ca-file"):
-            load_ca(self.files, f.get_str("requestheader-client-ca-file"),
-                    lambda e: f"unable to load request-header client CA provider: {e}")
+        self.load_client_cas()
         self.always_allow = f.get_list("authorization-always-allow-paths", ["/healthz", "/readyz", "/livez"])
         self.profiling = f.get_bool("profiling", True) if "profiling" in f.spec else True
         self.post_checks()
