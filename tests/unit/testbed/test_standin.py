@@ -1,4 +1,4 @@
-"""Behaviour of the test node's component stand-ins (tests/testbed/node/usr/local/lib/testbed/standin.py).
+"""Behaviour of the test node's component stand-ins (tests/testbed/node/usr/local/lib/testbed/standin.py, standins/).
 
 The stand-ins run as real subprocesses on 127.0.0.1 high ports with openssl-made certificates in tmp dirs; the
 assertions are on exit codes, messages and HTTP statuses. A tiny fake k8s_flags module pins the accepted flags so
@@ -279,11 +279,15 @@ def kubeconfig(tmp_path, pki, name="kubeconfig", cert=None, server="https://127.
         "contexts": [{"name": "default", "context": {"cluster": "kubernetes", "user": "admin"}}]}))
 
 
-def load_standin():
-    spec = importlib.util.spec_from_file_location("standin_under_test", os.path.join(LIB, "standin.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def standins_module(name):
+    """A module of the stand-ins' package (LIB/standins/), imported as standin.py imports it on the node."""
+    if LIB not in sys.path:
+        sys.path.append(LIB)
+    saved, sys.dont_write_bytecode = sys.dont_write_bytecode, True  # the directory is an image build input
+    try:
+        return importlib.import_module("standins." + name)
+    finally:
+        sys.dont_write_bytecode = saved
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -350,10 +354,10 @@ def test_bool_flag_does_not_consume_the_next_argument(env):
 
 
 def test_flag_parser_semantics():
-    standin = load_standin()
+    flagset, core = standins_module("flagset"), standins_module("core")
     spec = {"v": "Level", "anonymous-auth": "bool", "etcd-servers": "strings", "secure-port": "int",
             "service-account-issuer": "stringArray", "help": "bool"}
-    fs = standin.FlagSet("kube-apiserver", spec).parse(
+    fs = flagset.FlagSet("kube-apiserver", spec).parse(
         ["-v", "2", "--anonymous_auth", "--etcd-servers=https://a:2379,https://b:2379", "--etcd-servers",
          "https://c:2379", "--secure-port", "0x1F90", "--service-account-issuer=a,b", "--service-account-issuer=c"])
     assert fs.get_int("v") == 2
@@ -361,9 +365,45 @@ def test_flag_parser_semantics():
     assert fs.get_list("etcd-servers") == ["https://a:2379", "https://b:2379", "https://c:2379"]
     assert fs.get_int("secure-port") == 8080
     assert fs.get_list("service-account-issuer") == ["a,b", "c"]
-    fs = standin.FlagSet("kube-apiserver", spec).parse(["-v=3", "--anonymous-auth=false"])
+    fs = flagset.FlagSet("kube-apiserver", spec).parse(["-v=3", "--anonymous-auth=false"])
     assert fs.get_int("v") == 3 and fs.get_bool("anonymous-auth") is False
-    assert standin.go_parse_duration("1h2m3.5s") == pytest.approx(3723.5)
+    assert core.go_parse_duration("1h2m3.5s") == pytest.approx(3723.5)
+
+
+# The stand-ins keep their own pflag parser (standins/flagset.py) beside the collection's reader of command lines,
+# k8s_args.tokenize: the stand-in must refuse what pflag refuses, with pflag's words, where k8s_args reads whatever a
+# node runs (tests/testbed/README.md, "The stand-ins"). On a command line the real binary accepts, both must read
+# the same flags and values in the same order: kubeadm's command lines of every minor and the pflag forms below.
+PFLAG_FORMS = (["--v", "2", "--anonymous_auth", "--profiling=false", "--etcd-servers", "https://a:2379,https://b:2379",
+                "--etcd-servers=https://c:2379", "--secure-port", "-1", "--request-timeout", "1m0s", "--version",
+                "--enable-admission-plugins=NodeRestriction", "--enable-admission-plugins", "PodSecurity"],)
+
+
+def kubeadm_command_lines(ni):
+    for minor in ni.SUPPORTED_MINORS:
+        full = ni.PATCH_FOR_MINOR[minor]
+        for pod in (ni.apiserver_manifest(minor, full, "10.89.0.2", lambda _path: False),
+                    ni.controller_manager_manifest(minor, full, lambda _path: False), ni.scheduler_manifest(minor, full)):
+            yield full, pod["spec"]["containers"][0]["command"]
+    for argv in PFLAG_FORMS:
+        yield ni.PATCH_FOR_MINOR[ni.DEFAULT_VERSION], ["kube-apiserver", *argv]
+
+
+def test_flagset_reads_accepted_command_lines_as_k8s_args_does():
+    k8s_args = importlib.import_module("ansible_collections.secure_cluster.k8s.plugins.module_utils.k8s_args")
+    k8s_flags = importlib.import_module("ansible_collections.secure_cluster.k8s.plugins.module_utils.k8s_flags")
+    ni = importlib.import_module("ansible_collections.secure_cluster.k8s.tests.unit.testbed_loader").node_init
+    flagset = standins_module("flagset")
+    seen = 0
+    for version, argv in kubeadm_command_lines(ni):
+        component = os.path.basename(argv[0])
+        spec = k8s_flags.flags_for(component, version)
+        fs = flagset.FlagSet(component, spec).parse(argv[1:])
+        parsed = k8s_args.parse_argv(argv, flag_types=spec)
+        assert list(fs.values.items()) == list(parsed.multi.items()), (version, argv)
+        assert fs.args == parsed.positional == []
+        seen += 1
+    assert seen == 3 * len(ni.SUPPORTED_MINORS) + len(PFLAG_FORMS)
 
 
 # ----------------------------------------------------------------------------------------------------------------
