@@ -111,32 +111,12 @@ options:
         description: The member id or plugin O(commands[].expect) looks for.
         type: str
   rollback_commands:
-    description: The commands that judge the restored component, when they differ from O(commands) (for example
-      another socket address); same form as O(commands).
+    description:
+      - The commands that judge the restored component, when they differ from O(commands) (for example another
+        socket address); by default O(commands).
+      - Each element has the suboptions of an element of O(commands) (V(name), V(argv), V(expect), V(value)).
     type: list
     elements: dict
-    suboptions:
-      name:
-        description: Name in the messages; by default the command line.
-        type: str
-      argv:
-        description: The command (no shell).
-        type: list
-        elements: str
-        required: true
-      expect:
-        description:
-          - V(rc) exit code 0.
-          - V(etcd_member) exit code 0 and the JSON of C(etcdctl member list --write-out=json) lists the member
-            O(rollback_commands[].value) (decimal or hexadecimal id).
-          - V(containerd_plugin) exit code 0 and C(ctr plugins ls) lists the plugin O(rollback_commands[].value)
-            (C(TYPE.ID), for example V(io.containerd.grpc.v1.cri)) with status C(ok).
-        type: str
-        choices: [rc, etcd_member, containerd_plugin]
-        default: rc
-      value:
-        description: The member id or plugin O(rollback_commands[].expect) looks for.
-        type: str
   failed_checks:
     description: Checks the caller made after the restart that failed, one reason each; any fails the gate.
     type: list

@@ -20,6 +20,7 @@ def action(args, check_mode=False):
 
 def test_check_mode_does_nothing_and_says_so():
     act = action(UNIT_ARGS, check_mode=True)
+
     def execute_module(**kwargs):
         raise AssertionError("no module runs in check mode: %s" % kwargs)
 
