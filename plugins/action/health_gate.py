@@ -39,8 +39,10 @@ class ActionModule(CollectionAction):
             result.update(failed=True, changed=False, msg="health_gate for %s: %s" % (args["component"], "; ".join(errors)))
             return result
         if self._task.check_mode:
-            result.update(changed=False, skipped=True,
-                          msg="check mode: %s was not restarted, gated or rolled back" % args["component"])
+            # a unit the gate restarts is a change the real run makes: predicted, as systemd_service predicts it
+            restart = bool(args.get("unit") and args["unit"]["restart"])
+            result.update(changed=restart, msg="check mode: %s was not %sgated or rolled back" % (
+                args["component"], "restarted, " if restart else ""))
             return result
         gate = hg.Gate(args, call=lambda name, margs: self._module(name, margs, task_vars),
                        sleep=self._sleep, clock=self._clock)

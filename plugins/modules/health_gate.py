@@ -175,8 +175,9 @@ attributes:
     support: none
     description: Not supported.
   check_mode:
-    support: none
-    description: In check mode nothing is restarted, probed or restored; the task is skipped and says so.
+    support: full
+    description: Nothing is restarted, probed or restored, and the message says so; C(changed) predicts the
+      restart of a unit.
   diff_mode:
     support: none
     description: Restores are not shown as a diff.
@@ -230,7 +231,7 @@ EXAMPLES = r"""
 RETURN = r"""
 healthy:
   description: Whether the component passed the gate (after the change, not after the rollback).
-  returned: unless skipped
+  returned: unless in check mode
   type: bool
 pid:
   description: The process that passed the gate.
@@ -238,7 +239,7 @@ pid:
   type: int
 steps:
   description: What the gate did, in order.
-  returned: unless skipped
+  returned: unless in check mode
   type: list
   elements: str
 reason:

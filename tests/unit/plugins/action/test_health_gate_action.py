@@ -26,8 +26,13 @@ def test_check_mode_does_nothing_and_says_so():
 
     act._execute_module = execute_module
     result = act.run(task_vars={})
-    assert result["skipped"] is True and result["changed"] is False
+    assert result["changed"] is True  # the real run restarts the unit
     assert result["msg"] == "check mode: containerd was not restarted, gated or rolled back"
+    static = action({"component": "etcd", "static_pod": {"manifest": "/m.yaml"}, "timeout": 5,
+                     "commands": [{"argv": ["etcdctl"]}]}, check_mode=True)
+    static._execute_module = execute_module
+    result = static.run(task_vars={})
+    assert result["changed"] is False and result["msg"] == "check mode: etcd was not gated or rolled back"
 
 
 def test_arguments_the_spec_cannot_express_are_refused():
