@@ -421,8 +421,8 @@ def test_apiserver_that_does_not_come_back_is_rolled_back(cluster):
     rc, out, _changed = role(workdir, "apiserver", node, {
         "apiserver_health_timeout": 20, "apiserver_extra_flags": {"etcd-servers": "https://127.0.0.1:2399"}})
     assert rc != 0, out[-6000:]
-    assert "did not run healthy with the changed %s" % APISERVER_MANIFEST in out, out[-6000:]
-    assert "the restored pod is healthy again" in out, out[-6000:]
+    assert "kube-apiserver failed its health gate after %s changed" % APISERVER_MANIFEST in out, out[-6000:]
+    assert "kube-apiserver is healthy again" in out, out[-6000:]
     assert node.read(APISERVER_MANIFEST) == before
     assert curl(api_url(ip, "/readyz"), "admin") == (200, "ok")
     assert "--etcd-servers=https://127.0.0.1:2379" in node.run("pgrep", "-a", "-f", "^[^ ]*kube-apiserver ").stdout
@@ -453,7 +453,7 @@ def test_etcd_that_does_not_come_back_is_rolled_back(cluster):
     rc, out, _changed = role(workdir, "etcd", node, {"etcd_health_timeout": 30,
                                                      "etcd_extra_flags": {"heartbeat-interval": 1000}})
     assert rc != 0, out[-6000:]
-    assert "did not come back healthy with the changed %s" % ETCD_MANIFEST in out, out[-6000:]
+    assert "etcd failed its health gate after %s changed" % ETCD_MANIFEST in out, out[-6000:]
     assert "etcd is healthy again" in out, out[-6000:]
     assert node.read(ETCD_MANIFEST) == before
     assert "should be at least as 5 times as --heartbeat-interval" in node.run(

@@ -85,7 +85,7 @@ def test_drift_is_predicted_then_fixed_exactly(hardened):
     assert changed[NODE] >= 2
     # only the two roles changed anything, plus the etcd snapshot taken before any control-plane change
     roles = changed_where(out)
-    assert roles <= {"scheduler", "controller_manager", "control_plane_common", "On-demand etcd backup"}, \
+    assert roles <= {"scheduler", "controller_manager", "On-demand etcd backup"}, \
         changed_tasks(out)
     assert {"scheduler", "controller_manager"} <= roles, changed_tasks(out)
     # the node really is fixed

@@ -184,9 +184,9 @@ def test_unhealthy_apiserver_is_rolled_back(host):
                                      "apiserver_extra_flags": {"etcd-servers": "https://127.0.0.1:2399"}})
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0, out[-4000:]
-    assert "did not run healthy with the changed %s" % MANIFEST in out, out[-4000:]
-    assert "The previous manifest was restored from %s/" % BACKUPS in out
-    assert "the restored pod is healthy again" in out, out[-4000:]
+    assert "kube-apiserver failed its health gate after %s changed" % MANIFEST in out, out[-4000:]
+    assert "%s was restored from %s/" % (MANIFEST, BACKUPS) in out
+    assert "kube-apiserver is healthy again" in out, out[-4000:]
     assert sha(host, MANIFEST) == before and host.file(MANIFEST).mode == 0o600
     state = wait_ready(host)
     argv = host.check_output("cat /proc/%s/cmdline | tr '\\0' '\\n'", str(state["pid"])).splitlines()

@@ -190,8 +190,8 @@ def test_config_containerd_cannot_start_with_is_rolled_back(host):
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0, out[-4000:]
     assert "containerd failed its health gate after /etc/containerd/config.toml changed" in out, out[-4000:]
-    assert "Rolled back: the previous config was restored from /var/lib/secure_cluster/backups/containerd/" in out
-    assert "containerd answers again" in out, out[-4000:]
+    assert "Rolled back: /etc/containerd/config.toml was restored from /var/lib/secure_cluster/backups/containerd/" in out
+    assert "containerd is healthy again" in out, out[-4000:]
     assert "mkdir /proc/containerd-root" in out, "the journal's last lines are in the message: " + out[-4000:]
     assert host.file(CONFIG).sha256sum == before
     assert host.service("containerd").is_running

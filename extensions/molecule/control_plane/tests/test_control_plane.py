@@ -106,9 +106,9 @@ def test_broken_scheduler_change_is_rolled_back(host):
         proc = playbook("rollback.yml")
         out = proc.stdout + proc.stderr
         assert proc.returncode != 0, out[-4000:]
-        assert "did not run healthy with the changed %s" % path in out, out[-4000:]
-        assert "The previous manifest was restored from /var/lib/secure_cluster/backups/manifests/" in out
-        assert "the restored pod is healthy again" in out, out[-4000:]
+        assert "kube-scheduler failed its health gate after %s changed" % path in out, out[-4000:]
+        assert "%s was restored from /var/lib/secure_cluster/backups/manifests/" % path in out
+        assert "kube-scheduler is healthy again" in out, out[-4000:]
         assert "notAField" in out, "the pod's last log lines are in the message: " + out[-4000:]
         # the rescue really restored the manifest, byte for byte, with its mode
         assert hashlib.sha256(host.file(path).content_string.encode()).hexdigest() == \

@@ -228,8 +228,8 @@ def test_breaking_change_is_rolled_back():
         "listen-client-urls": "https://127.0.0.1:2379,https://192.0.2.10:2379"}})
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0, out[-4000:]
-    assert "did not come back healthy with the changed /etc/default/etcd" in out, out[-4000:]
-    assert "The previous configuration was restored from /var/lib/secure_cluster/backups/etcd/" in out
+    assert "etcd failed its health gate after /etc/default/etcd changed" in out, out[-4000:]
+    assert "/etc/default/etcd was restored from /var/lib/secure_cluster/backups/etcd/" in out
     assert "etcd is healthy again" in out, out[-4000:]
     assert host.file("/etc/default/etcd").content_string == before
     host.check_output(etcdctl(EXT_PKI, "endpoint", "health", "--cluster"))

@@ -137,7 +137,7 @@ def test_broken_setting_is_rolled_back(host):
                      "kubelet_extra_settings": {"tlsCertFile": "/etc/hostname", "tlsPrivateKeyFile": "/etc/hostname"}})
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0, out[-4000:]
-    assert "The kubelet failed its health gate" in out, out[-4000:]
+    assert "kubelet failed its health gate" in out, out[-4000:]
     assert "was restored from" in out and "healthy again" in out, out[-4000:]
     assert "failed to find any PEM data" in out, out[-4000:]  # the kubelet's own error, from journalctl
     assert host.file(CONFIG).sha256sum == before
