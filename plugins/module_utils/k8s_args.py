@@ -220,25 +220,19 @@ class ParsedArgs(object):
         return out
 
     # -- views --------------------------------------------------------------------------------------------
+    def names(self):
+        """Flag names in order of first appearance."""
+        return list(dict.fromkeys(name for name, dummy in self.occurrences))
+
     @property
     def flags(self):
         """``{name: last value}`` in order of first appearance."""
-        out = {}
-        for name, dummy in self.occurrences:
-            if name not in out:
-                out[name] = None
-        for name in out:
-            out[name] = self.get(name)
-        return out
+        return {name: self.get(name) for name in self.names()}
 
     @property
     def multi(self):
         """``{name: [values...]}`` for every flag."""
-        out = {}
-        for name, dummy in self.occurrences:
-            if name not in out:
-                out[name] = self.values(name)
-        return out
+        return {name: self.values(name) for name in self.names()}
 
     def repeated(self):
         """Names given more than once."""

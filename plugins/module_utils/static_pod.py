@@ -40,6 +40,17 @@ from ansible_collections.secure_cluster.k8s.plugins.module_utils.static_pod_valu
 _VERSION_RE = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?")
 
 
+def _segments(target, flag_types, is_etcd):
+    """The container's ``command`` (without the program) and ``args``, tokenized: ``[(field, occurrences)]``.
+    etcd does not fold ``_`` into ``-`` in flag names; the Kubernetes components do."""
+    segments = []
+    if isinstance(target.get("command"), list):
+        segments.append(("command", tokenize(target["command"][1:], flag_types, normalize=not is_etcd)))
+    if isinstance(target.get("args"), list):
+        segments.append(("args", tokenize(target["args"], flag_types, normalize=not is_etcd)))
+    return segments
+
+
 class EditResult(object):
     def __init__(self):
         self.pod = None
@@ -188,11 +199,7 @@ def edit_pod(pod, flags=None, remove_flags=None, replace=None, volumes=None, con
     result.version = str(version).lstrip("v")
     flag_types = etcd_flags.flags_for(version) if is_etcd else k8s_flags.flags_for(component, version)
 
-    segments = []
-    if isinstance(target.get("command"), list):
-        segments.append(("command", tokenize(target["command"][1:], flag_types, normalize=not is_etcd)))
-    if isinstance(target.get("args"), list):
-        segments.append(("args", tokenize(target["args"], flag_types, normalize=not is_etcd)))
+    segments = _segments(target, flag_types, is_etcd)
     if not segments:
         raise ManifestError("container %s has no command or args list" % result.container)
     before = flag_values(segments)
@@ -287,11 +294,7 @@ def pod_flags(pod, container=None, version=None):
     flag_types = {}
     if component and version:
         flag_types = etcd_flags.flags_for(version) if is_etcd else k8s_flags.flags_for(component, version)
-    segments = []
-    if isinstance(target.get("command"), list):
-        segments.append(("command", tokenize(target["command"][1:], flag_types, normalize=not is_etcd)))
-    if isinstance(target.get("args"), list):
-        segments.append(("args", tokenize(target["args"], flag_types, normalize=not is_etcd)))
+    segments = _segments(target, flag_types, is_etcd)
     version_text = str(version).lstrip("v") if version else None
     try:
         supported = bool(version_text) and bool((etcd_flags if is_etcd else k8s_flags).minor(version_text))
