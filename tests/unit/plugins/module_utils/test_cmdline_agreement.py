@@ -1,11 +1,14 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The audit and the manifest editor read a component's command line the same way (issue #15).
+"""The audit, the manifest editor and the health gate read a component's command line the same way (issue #15).
 
 For random command lines built from each component's real flag table (bare and ``=`` booleans, ``--flag value``
 and ``--flag=value``, repeated flags, ``_`` spellings, values with spaces, ``=``, commas and quotes, negative
 numbers, positional tokens and ``--``), the audit's reading (``cis_view.NodeView`` over the static pod manifest and
-over the running process) and the editor's reading (``static_pod.pod_flags``) give the same flags and values.
+over the running process) and the editor's reading (``static_pod.pod_flags``) give the same flags and values; and
+the health gate (``plugin_utils.health_gate``, which reads the manifest's command and ``/proc/PID/cmdline``) accepts
+a process exactly when it runs the manifest's command line, so a process it accepts is one the audit reads as the
+manifest, and one the audit reads otherwise is refused.
 """
 from __future__ import annotations
 
@@ -16,9 +19,11 @@ import yaml
 
 from ansible_collections.secure_cluster.k8s.plugins.module_utils import etcd_flags, k8s_flags, static_pod, static_pod_values
 from ansible_collections.secure_cluster.k8s.plugins.module_utils.cis_view import NodeView
+from ansible_collections.secure_cluster.k8s.plugins.plugin_utils import health_gate
 from ansible_collections.secure_cluster.k8s.plugins.module_utils.k8s_args import (
     KNOWN_BOOL_FLAGS,
     parse_argv,
+    parse_cmdline_bytes,
     parse_map,
     split_list,
 )
@@ -105,6 +110,42 @@ def test_audit_and_editor_read_random_command_lines_alike(comp):
             assert list(args.flags) == list(editor), where
             for name, value in editor.items():
                 assert _audit_reading(args, name) == _editor_reading(value, name), "%s: --%s" % (where, name)
+
+
+def _running_reading(comp, version, pod, proc_argv):
+    facts = _facts(comp, version, pod["spec"]["containers"][0]["command"])[1]
+    facts["processes"][comp][0]["argv"] = proc_argv
+    args = NodeView(facts, parse_yaml=yaml.safe_load).states(comp)["running"].args
+    return [(name, args.values(name)) for name in args.names()]
+
+
+@pytest.mark.parametrize("comp", COMPONENTS)
+def test_health_gate_accepts_exactly_what_the_audit_reads_as_the_manifest(comp):
+    versions = ["3.5.21", "3.6.5"] if comp == "etcd" else ["1.34.4", "1.37.2"]
+    rng = random.Random("gate-%s" % comp)
+    for case in range(CASES):
+        version = rng.choice(versions)
+        argv = _random_argv(rng, comp, _flag_table(comp, version))
+        pod = _facts(comp, version, argv)[0]
+        command = health_gate.manifest_command(yaml.safe_dump(pod))
+        editor = static_pod.pod_flags(pod, version=version)["flags"]
+        # the runtime starts the program by its full path; the gate reads /proc/PID/cmdline
+        running = parse_cmdline_bytes(("\0".join(["/usr/local/bin/" + comp] + argv[1:]) + "\0").encode())
+        where = "case %d (%s %s): %r" % (case, comp, version, argv)
+        assert health_gate.choose_process({42: running}, command) == (42, None), where
+        configured = _running_reading(comp, version, pod, argv)
+        assert _running_reading(comp, version, pod, running) == configured, where
+        assert [name for name, dummy in configured] == list(editor), where
+        # a process started before the change: one argument fewer, or one value other
+        stale = list(running)
+        index = rng.randrange(1, len(stale))
+        if rng.random() < 0.5:
+            del stale[index]
+        else:
+            stale[index] += "x"
+        if _running_reading(comp, version, pod, stale) != configured:
+            pid, why = health_gate.choose_process({7: stale}, command)
+            assert pid is None and "another command line" in why, "%s, stale %r" % (where, stale)
 
 
 def test_optional_value_flag_never_takes_the_next_token():
