@@ -164,7 +164,8 @@ class Component:
         DATA_FILES.cleanup()
 
     def start(self):
-        raise NotImplementedError
+        """Serve as the component would; each stand-in (apiserver.py, kubelet.py, ...) defines it."""
+        raise NotImplementedError("%s must implement start()" % type(self).__name__)
 
     # -- shared helpers ---------------------------------------------------------------------------------------
     def tmpdir(self):
