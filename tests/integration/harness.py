@@ -126,6 +126,21 @@ def changed_where(out):
             for t in changed_tasks(out)}
 
 
+def play_hosts(out):
+    """{play name: hosts that ran a task or handler in it} (default callback: "ok: [host]" lines and the like)."""
+    hosts, play = {}, None
+    for line in out.splitlines():
+        m = re.match(r"^PLAY \[(.*)\]", line)
+        if m:
+            play = m.group(1)
+            hosts.setdefault(play, set())
+            continue
+        m = re.match(r"^(ok|changed|skipping|fatal|failed): \[([^\]]+)\]", line)
+        if m and play is not None:
+            hosts[play].add(m.group(2).split(" -> ")[0])
+    return hosts
+
+
 def kube_bench_results(path):
     """{test_number: result} of a kube-bench-shaped JSON report."""
     with open(path, encoding="utf-8") as f:

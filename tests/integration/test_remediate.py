@@ -1,10 +1,11 @@
-"""remediate.yml on a drifted node, over SSH as users run it (issue #7's acceptance).
+"""remediate.yml on a drifted node, over SSH as users run it (issue #7's acceptance; issue #13's host selection).
 
-One kubeadm-shaped control-plane test node is hardened with site.yml. Then someone drifts it: the scheduler's
-profiling is switched back on (CIS 1.4.1) and the controller-manager manifest is made world-readable (CIS 1.1.3).
-remediate.yml in check mode must predict exactly that fix and change nothing; the real run must fix exactly those
-two controls (no other role runs), the second audit must be clean and the report must show the drift; a rerun on
-the now compliant node must change nothing.
+A kubeadm-shaped control-plane test node and a worker are hardened with site.yml. Then someone drifts the control
+plane: the scheduler's profiling is switched back on (CIS 1.4.1) and the controller-manager manifest is made
+world-readable (CIS 1.1.3). remediate.yml in check mode must predict exactly that fix and change nothing; the real
+run must fix exactly those two controls (no other role runs), the second audit must be clean and the report must
+show the drift; a rerun on the now compliant fleet must change nothing. The hardening plays visit only the drifted
+node, and on the compliant fleet none at all.
 
 Runs from the collection copy (make integration): tests/testbed/nodes.sh starts the node on its own podman network.
 """
@@ -13,16 +14,27 @@ import re
 
 import pytest
 
-from harness import (Node, changed_tasks, changed_where, kube_bench_results, playbook, schema_check, started_nodes,
-                     write_site_vars)
+from harness import (Node, changed_tasks, changed_where, kube_bench_results, play_hosts, playbook, schema_check,
+                     started_nodes, write_site_vars)
 
 NET = "sck8s-int-remediate"
 NODE = "sck8s-int-rem-cp1"
 SPEC = NODE + ":control-plane:22331"
+WORKER = "sck8s-int-rem-w1"
+WORKER_SPEC = WORKER + ":worker:22332"
+HARDENING_PLAYS = ("Harden every node (kernel, containerd, kubelet)", "Harden the control plane, one node at a time",
+                   "Harden external etcd members, one at a time", "On-demand etcd backup")
 SCHED = "/etc/kubernetes/manifests/kube-scheduler.yaml"
 CM = "/etc/kubernetes/manifests/kube-controller-manager.yaml"
 DRIFTED = ["1.1.3", "1.4.1"]
 node = Node(NODE)
+
+
+def visited(out):
+    """{hardening play: hosts it visited}; a play no host was planned for is 'skipping: no hosts matched'."""
+    hosts = play_hosts(out)
+    assert set(HARDENING_PLAYS) <= set(hosts), sorted(hosts)
+    return {play: hosts[play] for play in HARDENING_PLAYS}
 
 
 def report(workdir, run):
@@ -33,7 +45,7 @@ def report(workdir, run):
 @pytest.fixture(scope="module")
 def hardened(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("remediate")
-    with started_nodes(workdir, NET, [SPEC]) as _nodes:
+    with started_nodes(workdir, NET, [SPEC, WORKER_SPEC]) as _nodes:
         write_site_vars(workdir)
         rc, out, _changed = playbook(workdir, "site.yml")
         assert rc == 0, out[-6000:]
@@ -47,6 +59,9 @@ def test_compliant_node_changes_nothing(hardened):
     entry = report(hardened, "compliant")["hosts"][NODE]
     assert entry["plan"]["roles"] == [] and entry["delta"]["failed_before"] == 0
     assert "nothing to remediate" in out
+    # no host is visited by the hardening plays, no snapshot is taken, and only one audit reads the nodes
+    assert visited(out) == {play: set() for play in HARDENING_PLAYS}, out[-6000:]
+    assert out.count("TASK [secure_cluster.k8s.audit : Audit the node against the CIS Kubernetes Benchmark") == 1
 
 
 def test_drift_is_predicted_then_fixed_exactly(hardened):
@@ -63,6 +78,9 @@ def test_drift_is_predicted_then_fixed_exactly(hardened):
     plan = predicted["hosts"][NODE]["plan"]
     assert sorted(plan["fix"]) == DRIFTED
     assert plan["by_role"] == {"controller_manager": ["1.1.3"], "scheduler": ["1.4.1"]}
+    assert predicted["hosts"][WORKER]["plan"]["roles"] == []
+    assert visited(out) == {HARDENING_PLAYS[0]: set(), HARDENING_PLAYS[1]: {NODE}, HARDENING_PLAYS[2]: set(),
+                            HARDENING_PLAYS[3]: {NODE}}, out[-6000:]
     # --diff shows exactly the two changes: the flag in the manifest, the mode of the other manifest
     assert re.search(r"^-\s+- --profiling=true\n\+\s+- --profiling=false$", out, re.M), out[-6000:]
     assert re.search(r"^-%s: mode 0644.*\n\+%s: mode 0600" % (CM, CM), out, re.M), out[-6000:]
@@ -80,9 +98,15 @@ def test_drift_is_predicted_then_fixed_exactly(hardened):
     assert entry["delta"]["failed_before"] == 2 and entry["delta"]["failed_after"] == 0
     assert entry["delta"]["still_failing"] == [] and entry["delta"]["new_failures"] == []
     assert entry["plan"]["roles"] == ["controller_manager", "scheduler"]
-    assert real["fleet"] == dict(real["fleet"], hosts=1, fixed=2, still_failing=0, new_failures=0,
-                                 hosts_clean_after=1, hosts_still_failing=[])
-    assert changed[NODE] >= 2
+    assert real["fleet"] == dict(real["fleet"], hosts=2, fixed=2, still_failing=0, new_failures=0,
+                                 hosts_clean_after=2, hosts_still_failing=[])
+    # the worker was not touched: its first audit stands in after/
+    assert real["hosts"][WORKER]["delta"]["failed_before"] == 0 and real["hosts"][WORKER]["delta"]["fixed"] == []
+    assert (hardened / "real" / "after" / (WORKER + ".json")).is_file()
+    assert changed[NODE] >= 2 and changed[WORKER] == 0
+    # only the drifted node was visited, by the control-plane play, after the snapshot
+    assert visited(out) == {HARDENING_PLAYS[0]: set(), HARDENING_PLAYS[1]: {NODE}, HARDENING_PLAYS[2]: set(),
+                            HARDENING_PLAYS[3]: {NODE}}, out[-6000:]
     # only the two roles changed anything, plus the etcd snapshot taken before any control-plane change
     roles = changed_where(out)
     assert roles <= {"scheduler", "controller_manager", "On-demand etcd backup"}, \
@@ -120,3 +144,4 @@ def test_drift_is_predicted_then_fixed_exactly(hardened):
     rc, out, changed = playbook(hardened, "remediate.yml", "-e", "remediate_report_dir=%s/again" % hardened)
     assert rc == 0, out[-6000:]
     assert NODE in changed and set(changed.values()) == {0}, changed_tasks(out)
+    assert visited(out) == {play: set() for play in HARDENING_PLAYS}, out[-6000:]
