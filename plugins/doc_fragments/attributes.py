@@ -35,6 +35,16 @@ attributes:
     description: Runs on the controller.
 """
 
+    # Controller steps that write report files: the files are the run's output, written in check mode too.
+    REPORT = r"""
+attributes:
+  check_mode:
+    support: full
+    description:
+      - Behaves the same in check mode and writes the reports then too; they are the run's output on the
+        controller, not state of any managed node.
+"""
+
     # Modules that change a file or the kernel's state on a node, predicting the change in check mode.
     NODE_WRITE = r"""
 attributes:

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: secure_cluster.k8s maintainers
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filters ``site_plan`` and ``site_plan_hosts`` of playbooks/site.yml (docs: the ``.yml`` files next to this
+"""Filters ``site_plan``, ``site_plan_hosts`` and ``site_plan_snapshot_hosts`` of playbooks/site.yml (docs: the ``.yml`` files next to this
 one); the logic lives in module_utils/site_plan.py."""
 
 from __future__ import absolute_import, division, print_function
@@ -30,8 +30,13 @@ def _hosts(hosts, hostvars, play):
         raise AnsibleFilterError("site_plan_hosts: %s" % exc)
 
 
+def _snapshot_hosts(members, changing):
+    return site_plan.snapshot_hosts(members, changing)
+
+
 class FilterModule(object):
     """site.yml's plan."""
 
     def filters(self):
-        return {"site_plan": _plan, "site_plan_hosts": _hosts}
+        return {"site_plan": _plan, "site_plan_hosts": _hosts,
+                "site_plan_snapshot_hosts": _snapshot_hosts}

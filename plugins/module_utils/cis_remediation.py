@@ -118,3 +118,57 @@ def fleet(comparisons):
         else:
             out["hosts_clean_after"] += 1
     return out
+
+
+def report(entries, check_mode=False):
+    """The remediation report of a fleet from ``{host: {"plan": plan(...), "delta": compare(...)}}``."""
+    if not isinstance(entries, dict):
+        raise RemediationError("entries must be a dict of host to {plan, delta}, got %s" % type(entries).__name__)
+    for host, entry in entries.items():
+        if not isinstance(entry, dict) or not isinstance(entry.get("plan"), dict) or \
+                not isinstance(entry.get("delta"), dict):
+            raise RemediationError("the entry of %s must hold a 'plan' and a 'delta'" % host)
+    return {"check_mode": bool(check_mode),
+            "fleet": fleet({host: entry["delta"] for host, entry in entries.items()}),
+            "hosts": {host: entries[host] for host in sorted(entries)}}
+
+
+def gate(fleet_totals, fail_on="any", max_failures=0):
+    """``(passed, msg)``: the controls still failing and newly failing against ``max_failures``; ``fail_on``
+    ``none`` always passes (the audit's gate settings, cis_fail_on and cis_max_failures)."""
+    failing = fleet_totals["still_failing"] + fleet_totals["new_failures"]
+    if fail_on == "none" or failing <= max_failures:
+        if failing:
+            return True, "%d control(s) still failing after remediation, within the gate (%s, at most %d)" % (
+                failing, fail_on, max_failures)
+        return True, "every failing control was remediated"
+    return False, "still failing after remediation on %s (%d still failing, %d new)" % (
+        ", ".join(fleet_totals["hosts_still_failing"]) or "no host", fleet_totals["still_failing"],
+        fleet_totals["new_failures"])
+
+
+def _ids(values):
+    return ", ".join(values) or "-"
+
+
+def to_markdown(rep):
+    """remediation.md: the fleet's totals and a row per host."""
+    f = rep["fleet"]
+    lines = [
+        "# CIS drift remediation%s" % (" (check mode: predicted, nothing changed)" if rep["check_mode"] else ""),
+        "",
+        "Fleet: %d hosts, %d controls fixed," % (f["hosts"], f["fixed"]),
+        "%d still failing, %d newly failing;" % (f["still_failing"], f["new_failures"]),
+        "%d hosts without failures after remediation." % f["hosts_clean_after"],
+        "",
+        "| host | failed before | failed after | fixed | still failing | new failures | drift before "
+        "| will drift on upgrade (before / after) | roles run | manual |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for host, entry in sorted(rep["hosts"].items()):
+        d, p = entry["delta"], entry["plan"]
+        lines.append("| %s | %d | %d | %s | %s | %s | %s | %s / %s | %s | %s |" % (
+            host, d["failed_before"], d["failed_after"], _ids(d["fixed"]), _ids(d["still_failing"]),
+            _ids(d["new_failures"]), _ids(d["drift_before"]), _ids(d["upgrade_drift_before"]),
+            _ids(d["upgrade_drift_after"]), _ids(p.get("roles", [])), _ids(p.get("unfixable", []))))
+    return "\n".join(lines) + "\n"

@@ -100,6 +100,22 @@ def play_hosts(hosts, hostvars, play, var="site__plan"):
     return selected
 
 
+def snapshot_hosts(members, changing):
+    """The etcd members that take the snapshot before site.yml changes the control plane or etcd.
+
+    ``members``: the etcd members, in order; ``changing``: the hosts whose plan changes the control plane or etcd.
+    Each snapshot holds the whole keyspace, so the members that will change take one (their own state right before
+    their change); when none of them is a member (only API servers change, say), the first member takes one; when
+    nothing changes, nobody does.
+    """
+    members = list(members)
+    changing = set(changing)
+    own = [m for m in members if m in changing]
+    if own:
+        return own
+    return members[:1] if changing else []
+
+
 def describe(plan):
     """One line for the log: what site.yml will run on the host."""
     parts = []

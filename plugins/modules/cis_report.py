@@ -72,13 +72,9 @@ options:
 extends_documentation_fragment:
   - secure_cluster.k8s.cis_selection.gate
   - secure_cluster.k8s.attributes.CONTROLLER
+  - secure_cluster.k8s.attributes.REPORT
   - secure_cluster.k8s.attributes.READ_ONLY
 attributes:
-  check_mode:
-    support: full
-    description:
-      - Behaves the same in check mode and writes the reports then too; they are the audit's output on the
-        controller, not state of any managed node.
   diff_mode:
     support: none
     description: No diff.

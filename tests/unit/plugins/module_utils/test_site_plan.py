@@ -73,6 +73,15 @@ def test_plays_select_only_the_hosts_their_plan_gives_a_role():
         site_plan.play_hosts(NODES, hostvars, "nodes")
 
 
+def test_the_changing_members_snapshot_else_the_first_member_else_nobody():
+    members = ["cp1", "cp2", "cp3"]
+    assert site_plan.snapshot_hosts(members, ["cp2", "w1"]) == ["cp2"]
+    assert site_plan.snapshot_hosts(members, ["cp3", "cp1"]) == ["cp1", "cp3"]
+    assert site_plan.snapshot_hosts(members, ["api1"]) == ["cp1"]  # only a non-member API server changes
+    assert site_plan.snapshot_hosts(members, []) == []
+    assert site_plan.snapshot_hosts([], ["cp1"]) == []
+
+
 def test_site_yml_plays_and_role_conditions_follow_the_plan():
     """Every play after the planning play selects its hosts with its own plan key, and each role entry runs on
     exactly the condition that the plan names it in that play; the roles are the plan's, in its order."""
@@ -93,4 +102,6 @@ def test_site_yml_plays_and_role_conditions_follow_the_plan():
     assert "roles" not in planning and "serial" not in planning
     assert "secure_cluster.k8s.site_plan(" in planning["tasks"][0]["ansible.builtin.set_fact"]["site__plan"]
     snapshot = [p for p in plays if p.get("ansible.builtin.import_playbook") == "secure_cluster.k8s.etcd_backup"]
-    assert len(snapshot) == 1 and "site_plan_hosts(hostvars | default({}), 'snapshot')" in snapshot[0]["vars"]["etcd_backup_hosts"]
+    assert len(snapshot) == 1
+    assert "site_plan_snapshot_hosts(" in snapshot[0]["vars"]["etcd_backup_hosts"]
+    assert "site_plan_hosts(hostvars | default({}), 'snapshot')" in snapshot[0]["vars"]["etcd_backup_hosts"]
