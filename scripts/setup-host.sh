@@ -85,3 +85,15 @@ for kv in "${kubelet_sysctls[@]}"; do
     echo "setup-host: WARNING: the kernel refused $kv; protectKernelDefaults cannot be shown in container test nodes"
   fi
 done
+
+# Every test node runs systemd, which holds inotify instances of root's; at Debian's default of 128 per user, systemd
+# in about the 25th container (BENCH_NODES=30 make bench, or molecule next to it) waits forever to finish booting.
+# Raised live (make runs this script first), never lowered.
+for kv in fs.inotify.max_user_instances=8192 fs.inotify.max_user_watches=524288; do
+  [ "$(sysctl -n "${kv%%=*}" 2>/dev/null || echo 0)" -ge "${kv#*=}" ] && continue
+  if sysctl -q -w "$kv" >/dev/null 2>&1; then
+    echo "setup-host: set $kv"
+  else
+    echo "setup-host: WARNING: the kernel refused $kv; more than about 20 test nodes at once may not boot"
+  fi
+done

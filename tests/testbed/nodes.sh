@@ -19,8 +19,9 @@ ensure_key() {
 
 wait_ready() {  # NAME ROLE
   local name=$1 role=$2 _
-  for _ in $(seq 1 60); do
-    podman exec "$name" systemctl is-system-running --wait 2>/dev/null | grep -qE 'running|degraded' && break
+  for _ in $(seq 1 18); do
+    # --wait blocks while systemd boots; bounded, so a node that never finishes booting fails here (~3 min)
+    timeout 10 podman exec "$name" systemctl is-system-running --wait 2>/dev/null | grep -qE 'running|degraded' && break
     sleep 1
   done
   podman exec "$name" systemctl is-active --quiet testbed-init.service
