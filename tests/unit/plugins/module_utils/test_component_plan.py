@@ -266,8 +266,8 @@ def vary_apiserver(rng):
     if rng.random() < 0.2:
         cur["authorization-config"] = "/etc/kubernetes/authz.yaml"
     overrides = {
-        "apiserver_admission_plugins": rng.choice([["NodeRestriction", "PodSecurity"], [], ["PodSecurity",
-                                                                                             "EventRateLimit"]]),
+        "apiserver_admission_plugins": rng.choice([["NodeRestriction", "PodSecurity"], [],
+                                                   ["PodSecurity", "EventRateLimit"]]),
         "apiserver_oidc": rng.choice([{}, {"issuer_url": "https://idp", "client_id": "k8s"},
                                       {"issuer_url": "https://idp", "client_id": "k8s", "ca_file": "/etc/idp.crt",
                                        "username_claim": "email", "groups_prefix": ""}]),
