@@ -12,7 +12,9 @@ Public API::
     KERNEL_DEFAULTS                           sysctls kubelet's protectKernelDefaults checks, with expected values
     fields_for(version) -> {field: type}      top-level v1beta1 fields the kubelet of that minor knows
     check_field(version, name) -> None | sentence
-    deep_merge(base, settings) -> dict        new dict; a None value in settings removes the key
+    deep_merge(base, settings, keep_none=False) -> dict
+                                              new dict; a None value in settings removes the key (keep_none:
+                                              is kept, for settings merged before they meet the file)
     changed_keys(before, after) -> [dotted paths]
     named_files(config) -> {dotted field: path}
     validate(config, version, settings=None, sysctls=None, file_exists=None) -> (problems, warnings)
@@ -187,17 +189,18 @@ def check_field(version, name):
     return None
 
 
-def deep_merge(base, settings):
+def deep_merge(base, settings, keep_none=False):
     """Merge ``settings`` into a deep copy of ``base``: dicts are merged key by key, other values replace, and a
-    ``None`` value removes the key."""
+    ``None`` value removes the key. With ``keep_none`` a ``None`` replaces like any other value: layers of settings
+    merged into one keep their removals for the merge into the file."""
     out = copy.deepcopy(base) if isinstance(base, dict) else {}
     for key, value in (settings or {}).items():
-        if value is None:
+        if value is None and not keep_none:
             out.pop(key, None)
         elif isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = deep_merge(out[key], value)
+            out[key] = deep_merge(out[key], value, keep_none)
         elif isinstance(value, dict):
-            out[key] = deep_merge({}, value)
+            out[key] = deep_merge({}, value, keep_none)
         else:
             out[key] = copy.deepcopy(value)
     return out

@@ -117,6 +117,15 @@ def test_deep_merge_replaces_lists_and_does_not_touch_input():
     assert base == {"a": {"b": 1, "c": [1, 2]}, "d": 1}
 
 
+def test_deep_merge_keeping_nulls_merges_layers_as_the_file_would_take_them():
+    layers = [{"a": {"b": 1, "c": 2}, "d": 1}, {"a": {"c": None}, "d": None, "e": {"f": None}}]
+    merged = kc.deep_merge(layers[0], layers[1], keep_none=True)
+    assert merged == {"a": {"b": 1, "c": None}, "d": None, "e": {"f": None}}
+    # the layers merged first, then into the file: the same as each layer into the file in turn
+    config = {"a": {"c": 3, "g": 4}, "d": 5, "e": {"f": 6}}
+    assert kc.deep_merge(config, merged) == kc.deep_merge(kc.deep_merge(config, layers[0]), layers[1])
+
+
 @pytest.mark.parametrize("minor", VERSIONS)
 def test_unknown_field_refused_naming_it(minor):
     out = kc.plan(kubeadm_text(minor), {"readOnlyPort": 0, "protectKernelDefault": True}, minor,
